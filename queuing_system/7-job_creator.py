@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Create the eleven notification jobs of task 7 and report each one."""
+import os
+import sys
+
+from kue import Job, QueueUnavailable, create_queue, wait_all
+
+JOB_TYPE = "push_notification_code_2"
+MESSAGE = "This is the code {} to verify your account"
+JOBS = [
+    {"phoneNumber": phone, "message": MESSAGE.format(code)}
+    for phone, code in [
+        ("4153518780", "1234"), ("4153518781", "4562"),
+        ("4153518743", "4321"), ("4153538781", "4562"),
+        ("4153118782", "4321"), ("4153718781", "4562"),
+        ("4159518782", "4321"), ("4158718781", "4562"),
+        ("4153818782", "4321"), ("4154318781", "4562"),
+        ("4151218782", "4321"),
+    ]
+]
+
+
+def wait_seconds() -> float:
+    """Return how long to wait for the jobs (``JOB_WAIT_SECONDS``, 30)."""
+    try:
+        return max(0.0, float(os.environ.get("JOB_WAIT_SECONDS", "30")))
+    except ValueError:
+        return 30.0
+
+
+def report(job: Job) -> None:
+    """Print the seed's lines for a job's progress, completion, failure."""
+    job.on("complete", lambda result: print(
+        "Notification job {} completed".format(job.id), flush=True))
+    job.on("failed", lambda error: print(
+        "Notification job {} failed: {}".format(job.id, error), flush=True))
+    job.on("progress", lambda percent: print(
+        "Notification job {} {}% complete".format(job.id, percent),
+        flush=True))
+
+
+def main() -> int:
+    """Queue the jobs, print their fate, exit once all finished."""
+    queue = create_queue()
+    jobs = [queue.create(JOB_TYPE, data) for data in JOBS]
+    try:
+        queue.save(jobs)
+    except QueueUnavailable as error:
+        print("Notification jobs failed to be created: {}".format(error))
+        return 1
+    for job in jobs:
+        print("Notification job created: {}".format(job.id), flush=True)
+        report(job)
+    wait_all(jobs, wait_seconds())
+    queue.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,555 @@
+#!/usr/bin/env python3
+"""Kue's job model on the ``bullmq`` package, for synchronous callers.
+
+A ``Queue`` gives what the seed's Kue scripts use: ``create(type, data)``
+returns a ``Job`` whose ``save()`` stores it in Redis (one bullmq queue
+per job type) and gives it an id; ``job.on("progress" | "complete" |
+"failed", fn)`` hears what happens to it, even when the worker runs in
+another process or on another machine (bullmq's per-queue Redis event
+stream); ``queue.process(type, concurrency, handler)`` runs a worker in
+this process. A handler takes the job, may call ``job.progress(done,
+total)``, returns a result to complete it and raises to fail it (the
+error's message is what the producer hears). Attempts with backoff,
+delays and priorities are job options; ``queue.shutdown()`` lets running
+jobs finish (SIGTERM handling: ``run_until_signal``). ``queue.test_mode``
+is Kue's ``queue.testMode``: created jobs are recorded, Redis untouched.
+
+bullmq is asyncio and Flask or a script is not: every coroutine runs on
+ONE event-loop thread per process (``EventLoopThread``), started on first
+use and never at import; callers block on the result with a timeout.
+Only thin glue lives here: Kue naming, the sync bridge, event
+dispatch to job objects, and a restart of bullmq's event reader after a
+Redis outage (bullmq's ``QueueEvents`` stops at the first error).
+"""
+import asyncio
+import concurrent.futures
+import inspect
+import os
+import signal
+import threading
+from typing import Any, Callable, Iterable, Optional
+
+import redis.exceptions
+from bullmq import Queue as BullQueue
+from bullmq import QueueEvents, Worker
+
+from redis_connection import make_async_client, redis_url
+
+PREFIX = "bull"
+DEFAULT_TIMEOUT = 5.0
+KEEP_COMPLETED = 1000
+KEEP_FAILED = 5000
+EVENTS_MAX_LEN = 10000
+PRIORITIES = {"critical": 1, "high": 2, "medium": 3, "normal": 4, "low": 5}
+_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+               OSError, asyncio.TimeoutError, concurrent.futures.TimeoutError)
+
+
+class QueueError(Exception):
+    """Base class of the errors this module raises on purpose."""
+
+
+class QueueUnavailable(QueueError):
+    """Raised when Redis cannot be reached or answers too late."""
+
+
+class EventLoopThread:
+    """One asyncio loop on a daemon thread: the sync-to-async bridge."""
+
+    def __init__(self) -> None:
+        """Start the loop thread (called once per process)."""
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self._run, name="kue-event-loop", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        """Run the loop until the process ends."""
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def in_loop(self) -> bool:
+        """Tell whether the caller runs on the loop's own thread."""
+        return threading.current_thread() is self.thread
+
+    def submit(self, coro: Any) -> concurrent.futures.Future:
+        """Schedule a coroutine on the loop; return a thread-safe future."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Any, timeout: Optional[float] = None) -> Any:
+        """Run a coroutine on the loop and wait for its result.
+
+        A timeout cancels the coroutine and raises ``QueueUnavailable``;
+        Redis connection errors become ``QueueUnavailable`` too.
+        """
+        if self.in_loop():
+            raise RuntimeError("blocking call made on the event-loop thread")
+        future = self.submit(coro)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError as error:
+            future.cancel()
+            raise QueueUnavailable("Redis did not answer in time") from error
+        except _REDIS_DOWN as error:
+            message = str(error) or "Redis unavailable"
+            raise QueueUnavailable(message) from error
+
+
+_BRIDGE: Optional[EventLoopThread] = None
+_BRIDGE_LOCK = threading.Lock()
+
+
+def bridge() -> EventLoopThread:
+    """Return this process's loop thread, starting it on first use."""
+    global _BRIDGE
+    with _BRIDGE_LOCK:
+        if _BRIDGE is None or _BRIDGE.pid != os.getpid():
+            _BRIDGE = EventLoopThread()
+        return _BRIDGE
+
+
+class Emitter:
+    """Listeners by event name; late listeners hear past events too.
+
+    Events reach a job on the loop thread, possibly before the caller
+    registered a listener; replaying the history closes that race.
+    """
+
+    def __init__(self, replay: bool = True) -> None:
+        """Start with no listeners and no history (kept if ``replay``)."""
+        self._listeners: dict = {}
+        self._history: list = []
+        self._replay = replay
+        self._lock = threading.Lock()
+
+    def on(self, event: str, listener: Callable) -> "Emitter":
+        """Call ``listener(*args)`` on each ``event`` (past ones too)."""
+        with self._lock:
+            self._listeners.setdefault(event, []).append(listener)
+            past = [args for name, args in self._history if name == event]
+        for args in past:
+            listener(*args)
+        return self
+
+    def emit(self, event: str, *args: Any) -> None:
+        """Record an event and call its listeners."""
+        with self._lock:
+            if self._replay:
+                self._history.append((event, args))
+            listeners = list(self._listeners.get(event, ()))
+        for listener in listeners:
+            listener(*args)
+
+
+class Job(Emitter):
+    """A Kue job as its producer sees it: type, data, options, id, events.
+
+    Events: ``progress`` (percent), ``complete`` (result), ``failed``
+    (error message). ``wait()`` blocks until the job completed or failed.
+    """
+
+    def __init__(self, queue: "Queue", job_type: str, data: Any) -> None:
+        """Describe an unsaved job of a type with its JSON data."""
+        super().__init__()
+        self.queue = queue
+        self.type = job_type
+        self.data = data
+        self.id: Optional[str] = None
+        self.opts: dict = {}
+        self.state = "new"
+        self.result: Any = None
+        self.error: Optional[str] = None
+        self._finished = threading.Event()
+
+    def attempts(self, count: int) -> "Job":
+        """Allow the job this many runs in all before it fails for good."""
+        self.opts["attempts"] = int(count)
+        return self
+
+    def backoff(self, delay_ms: int, kind: str = "fixed") -> "Job":
+        """Wait between attempts: ``fixed`` or ``exponential`` from a delay."""
+        self.opts["backoff"] = {"type": kind, "delay": int(delay_ms)}
+        return self
+
+    def delay(self, delay_ms: int) -> "Job":
+        """Hold the job back for this many milliseconds before it runs."""
+        self.opts["delay"] = int(delay_ms)
+        return self
+
+    def priority(self, level: Any) -> "Job":
+        """Set a Kue priority name or a bullmq number (1 runs first)."""
+        self.opts["priority"] = PRIORITIES.get(level, level)
+        return self
+
+    def save(self) -> "Job":
+        """Store the job (or record it in test mode); its id is then set."""
+        self.queue.save([self])
+        return self
+
+    def emit(self, event: str, *args: Any) -> None:
+        """Update the job's state from an event, then call listeners."""
+        if event == "complete":
+            self.state, self.result = "complete", args[0] if args else None
+        elif event == "failed":
+            self.state, self.error = "failed", args[0] if args else None
+        super().emit(event, *args)
+        if event in ("complete", "failed"):
+            self._finished.set()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until the job completed or failed; False on timeout."""
+        return self._finished.wait(timeout)
+
+    def __repr__(self) -> str:
+        """Show the job's type, id and state for logs and tests."""
+        return "<Job {} #{} {}>".format(self.type, self.id, self.state)
+
+
+class ActiveJob:
+    """A job as its handler sees it: id, type, data and progress reports."""
+
+    def __init__(self, bull_job: Any, loop_thread: EventLoopThread) -> None:
+        """Wrap a bullmq job handed to a worker."""
+        self._job = bull_job
+        self._bridge = loop_thread
+        self.id = bull_job.id
+        self.type = bull_job.queue.name if bull_job.queue else ""
+        self.data = bull_job.data
+        self.attempts_made = bull_job.attemptsMade
+
+    def progress(self, completed: float, total: float = 100) -> Any:
+        """Report ``completed`` of ``total`` as a percentage to the producer.
+
+        From a sync handler it blocks until stored; from an async handler
+        it returns an awaitable (already scheduled).
+        """
+        percent = 0 if not total else round(completed * 100 / total)
+        coro = self._job.updateProgress(percent)
+        if self._bridge.in_loop():
+            return asyncio.ensure_future(coro)
+        return self._bridge.run(coro, DEFAULT_TIMEOUT)
+
+
+class TestMode:
+    """Kue's ``queue.testMode``: record created jobs, touch no Redis."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        """Start outside test mode with no recorded jobs."""
+        self.active = False
+        self.jobs: list = []
+        self._next_id = 0
+
+    def enter(self) -> None:
+        """Record jobs from now on instead of storing them."""
+        self.active = True
+
+    def exit(self) -> None:
+        """Store jobs in Redis again; forget the recorded ones."""
+        self.active = False
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget the recorded jobs."""
+        self.jobs = []
+
+    def record(self, job: Job) -> None:
+        """Record one job and give it the next id."""
+        self._next_id += 1
+        job.id, job.state = str(self._next_id), "inactive"
+        self.jobs.append(job)
+
+
+class Queue:
+    """Kue's queue on bullmq: producer, event listener and workers.
+
+    Nothing connects before the first ``save()`` or ``process()``.
+    ``options`` (all optional): ``prefix``, ``timeout`` (seconds a call
+    waits for Redis), ``remove_on_complete`` / ``remove_on_fail`` (how
+    many finished jobs bullmq keeps, or True to drop them),
+    ``events_max_len`` (length of each type's event stream).
+    """
+
+    def __init__(self, url: Optional[str] = None, **options: Any) -> None:
+        """Prepare a queue on ``url`` (default ``REDIS_URL``)."""
+        self.url = url or redis_url()
+        self.prefix = options.get("prefix", PREFIX)
+        self.timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
+        self.keep_completed = options.get("remove_on_complete",
+                                          KEEP_COMPLETED)
+        self.keep_failed = options.get("remove_on_fail", KEEP_FAILED)
+        self.events_max_len = int(options.get("events_max_len",
+                                              EVENTS_MAX_LEN))
+        self.test_mode = TestMode()
+        self.listeners = Emitter(replay=False)
+        self._bull: dict = {}
+        self._followers: dict = {}
+        self._pending: dict = {}
+        self._workers: list = []
+        self._lock = threading.Lock()
+        self._bridge: Optional[EventLoopThread] = None
+
+    # -- producing -------------------------------------------------------
+
+    def create(self, job_type: str, data: Any = None) -> Job:
+        """Return a new unsaved job of a type (Kue's ``queue.create``)."""
+        if not isinstance(job_type, str) or not job_type:
+            raise QueueError("a job type is a non-empty string")
+        return Job(self, job_type, {} if data is None else data)
+
+    def create_bulk(self, job_type: str, items: Iterable,
+                    **opts: Any) -> list:
+        """Create and save many jobs of one type in one round trip."""
+        jobs = []
+        for data in items:
+            job = self.create(job_type, data)
+            job.opts.update(opts)
+            jobs.append(job)
+        self.save(jobs)
+        return jobs
+
+    def save(self, jobs: list) -> None:
+        """Store jobs (bulk, one pipeline per type) and set their ids."""
+        if self.test_mode.active:
+            for job in jobs:
+                self.test_mode.record(job)
+            return
+        self._loop().run(self._save(jobs), self.timeout)
+
+    async def _save(self, jobs: list) -> None:
+        """Add jobs with bullmq, following each type's events first."""
+        by_type: dict = {}
+        for job in jobs:
+            by_type.setdefault(job.type, []).append(job)
+        for job_type, group in by_type.items():
+            await self._follow(job_type)
+            entries = [{"name": job_type, "data": job.data,
+                        "opts": self._bull_opts(job.opts)} for job in group]
+            added = await self._queue(job_type).addBulk(entries)
+            for job, bull_job in zip(group, added):
+                job.id, job.state = str(bull_job.id), "inactive"
+                self._pending[(job_type, job.id)] = job
+
+    def _bull_opts(self, opts: dict) -> dict:
+        """Translate a job's options into bullmq's job options."""
+        merged = {"removeOnComplete": self.keep_completed,
+                  "removeOnFail": self.keep_failed}
+        merged.update(opts)
+        return merged
+
+    def _queue(self, job_type: str) -> BullQueue:
+        """Return the bullmq queue of a type, built on first use."""
+        queue = self._bull.get(job_type)
+        if queue is None:
+            queue = BullQueue(job_type, {
+                "connection": make_async_client(self.url),
+                "prefix": self.prefix})
+            self._bull[job_type] = queue
+        return queue
+
+    # -- events from any process ------------------------------------------
+
+    def on(self, event: str, listener: Callable) -> "Queue":
+        """Hear ``job progress`` / ``job complete`` / ``job failed``.
+
+        Listeners get the job id then the event's value, for jobs this
+        process created.
+        """
+        self.listeners.on(event, listener)
+        return self
+
+    async def _follow(self, job_type: str) -> None:
+        """Start reading a type's event stream from its current end."""
+        if job_type in self._followers:
+            return
+        client = self._queue(job_type).client
+        key = "{}:{}:events".format(self.prefix, job_type)
+        meta = "{}:{}:meta".format(self.prefix, job_type)
+        await client.hset(meta, "opts.maxLenEvents", self.events_max_len)
+        last = await client.xrevrange(key, count=1)
+        start = last[0][0] if last else "0-0"
+        self._followers[job_type] = asyncio.ensure_future(
+            self._read_events(job_type, start))
+
+    async def _read_events(self, job_type: str, last_id: str) -> None:
+        """Dispatch a type's events; reconnect after Redis outages."""
+        position = {"id": last_id}
+        while True:
+            events = QueueEvents(job_type, {
+                "connection": make_async_client(self.url,
+                                                socket_timeout=None),
+                "prefix": self.prefix, "lastEventId": position["id"],
+                "autorun": False, "blockingTimeout": 5000,
+                "skipVersionCheck": True})
+            for name in ("progress", "completed", "failed"):
+                events.on(name, self._dispatcher(job_type, name, position))
+            try:
+                await events.run()
+            except asyncio.CancelledError:
+                await events.close()
+                raise
+            except Exception:  # noqa: BLE001 - retried below
+                pass
+            await events.close()
+            await asyncio.sleep(0.5)
+
+    def _dispatcher(self, job_type: str, name: str,
+                    position: dict) -> Callable:
+        """Return the listener turning one bullmq event into Kue's."""
+
+        def dispatch(args: dict, entry_id: str) -> None:
+            """Send one stream entry to the job it concerns."""
+            position["id"] = entry_id
+            key = (job_type, str(args.get("jobId")))
+            job = self._pending.get(key)
+            if job is None:
+                return
+            if name == "progress":
+                job.emit("progress", args.get("data"))
+                self.listeners.emit("job progress", job.id, args.get("data"))
+                return
+            del self._pending[key]
+            if name == "completed":
+                job.emit("complete", args.get("returnvalue"))
+                self.listeners.emit("job complete", job.id,
+                                    args.get("returnvalue"))
+            else:
+                job.emit("failed", args.get("failedReason"))
+                self.listeners.emit("job failed", job.id,
+                                    args.get("failedReason"))
+
+        return dispatch
+
+    # -- processing ---------------------------------------------------------
+
+    def process(self, job_type: str, concurrency: int = 1,
+                handler: Optional[Callable] = None,
+                **options: Any) -> Worker:
+        """Process a type with a handler, ``concurrency`` jobs at a time.
+
+        ``handler(job)`` may be a function (run in a thread pool) or a
+        coroutine function (run on the loop). Options: ``lock_duration``
+        and ``stalled_interval`` (ms; a dead worker's jobs run again
+        after about two stalled intervals past the lock's end),
+        ``max_stalled_count``, ``drain_delay`` (s).
+        """
+        if handler is None:
+            concurrency, handler = 1, concurrency
+        return self._loop().run(
+            self._start_worker(job_type, int(concurrency), handler, options),
+            self.timeout)
+
+    async def _start_worker(self, job_type: str, concurrency: int,
+                            handler: Callable, options: dict) -> Worker:
+        """Build a bullmq worker for a type on the loop thread."""
+        loop_thread = self._loop()
+        pool = None
+        if not inspect.iscoroutinefunction(handler):
+            pool = concurrent.futures.ThreadPoolExecutor(
+                concurrency, thread_name_prefix="kue-" + job_type)
+
+        async def run_job(bull_job: Any, token: str) -> Any:
+            """Run the handler for one bullmq job."""
+            job = ActiveJob(bull_job, loop_thread)
+            if pool is None:
+                return await handler(job)
+            return await asyncio.get_running_loop().run_in_executor(
+                pool, handler, job)
+
+        worker = Worker(job_type, run_job, {
+            "connection": make_async_client(self.url, socket_timeout=None),
+            "prefix": self.prefix,
+            "concurrency": concurrency,
+            "lockDuration": int(options.get("lock_duration", 30000)),
+            "stalledInterval": int(options.get("stalled_interval", 30000)),
+            "maxStalledCount": int(options.get("max_stalled_count", 1)),
+            "drainDelay": int(options.get("drain_delay", 5)),
+            "runRetryDelay": int(options.get("run_retry_delay", 1000)),
+            "skipVersionCheck": True,
+        })
+        worker.on("error", lambda *args: None)
+        self._workers.append((worker, pool))
+        return worker
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def _loop(self) -> EventLoopThread:
+        """Return the process's loop thread, starting it when needed."""
+        if self._bridge is None or self._bridge.pid != os.getpid():
+            self._bridge = bridge()
+        return self._bridge
+
+    def counts(self, job_type: str) -> dict:
+        """Return how many jobs of a type wait, run, completed, failed."""
+        return self._loop().run(
+            self._queue(job_type).getJobCounts(
+                "wait", "active", "completed", "failed", "delayed",
+                "prioritized"), self.timeout)
+
+    def shutdown(self, timeout: Optional[float] = 30.0) -> None:
+        """Stop workers (running jobs finish first) and event readers."""
+        if self._bridge is None:
+            return
+        try:
+            self._bridge.run(self._shutdown(), timeout)
+        except QueueUnavailable:
+            pass
+
+    async def _shutdown(self) -> None:
+        """Close workers, event readers and queues on the loop thread."""
+        workers, self._workers = self._workers, []
+        await asyncio.gather(*(worker.close() for worker, _ in workers),
+                             return_exceptions=True)
+        for _, pool in workers:
+            if pool is not None:
+                pool.shutdown(wait=False)
+        followers, self._followers = self._followers, {}
+        for task in followers.values():
+            task.cancel()
+        await asyncio.gather(*followers.values(), return_exceptions=True)
+        queues, self._bull = self._bull, {}
+        for queue in queues.values():
+            try:
+                await queue.close()
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
+
+
+def create_queue(url: Optional[str] = None, **options: Any) -> Queue:
+    """Return a new queue (Kue's ``kue.createQueue()``)."""
+    return Queue(url, **options)
+
+
+def run_until_signal(queue: Queue, timeout: Optional[float] = 30.0) -> None:
+    """Block until SIGTERM or SIGINT, then shut the queue down gracefully.
+
+    Running jobs finish (up to ``timeout`` seconds) before this returns.
+    """
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        """Remember that the process was asked to stop."""
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop)
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        queue.shutdown(timeout)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def wait_all(jobs: Iterable[Job], timeout: float) -> bool:
+    """Wait until every job finished, at most ``timeout`` seconds in all."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    for job in jobs:
+        if not job.wait(max(0.0, deadline - time.monotonic())):
+            return False
+    return True

@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Flask app of the user authentication service (talks only to ``Auth``).
+
+Development server: ``python3 app.py`` (0.0.0.0:5000, see API_HOST and
+API_PORT). Production: ``granian --interface wsgi --workers N app:app``;
+sessions live in the database, so any number of processes can serve.
+"""
+import json
+import os
+import sys
+from typing import Optional
+from urllib.parse import parse_qsl
+
+from flask import Flask, Response, abort, current_app, jsonify, redirect
+from flask import request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
+
+from auth import (Auth, InvalidEmail, InvalidPassword, UnknownEmail,
+                  UserAlreadyExists)
+
+COOKIE = "session_id"
+MAX_FIELD_CHARS = 1024
+DEFAULTS = {
+    "DATABASE_URL": None,
+    "SESSION_COOKIE_SECURE": False,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_LOGIN": "60/minute",
+    "RATELIMIT_REGISTER": "60/minute",
+    "RATELIMIT_RESET": "60/minute",
+    "MAX_CONTENT_LENGTH": 16 * 1024,
+}
+ENV_KEYS = ["DATABASE_URL", "SESSION_COOKIE_SECURE", "RATELIMIT_STORAGE_URI",
+            "RATELIMIT_LOGIN", "RATELIMIT_REGISTER", "RATELIMIT_RESET"]
+
+
+def load_config(overrides: Optional[dict] = None) -> dict:
+    """Return the settings: defaults, then environment, then overrides."""
+    config = dict(DEFAULTS)
+    for key in ENV_KEYS:
+        value = os.environ.get(key)
+        if value:
+            config[key] = value
+    config.update(overrides or {})
+    secure = config["SESSION_COOKIE_SECURE"]
+    if isinstance(secure, str):
+        config["SESSION_COOKIE_SECURE"] = secure.strip().lower() in (
+            "1", "true", "yes", "on")
+    return config
+
+
+def _auth() -> Auth:
+    """Return the ``Auth`` object of the running app."""
+    return current_app.extensions["auth"]
+
+
+def _error(status: int, message: str) -> Response:
+    """Build a JSON error answer with a status code."""
+    response = jsonify({"message": message})
+    response.status_code = status
+    return response
+
+
+def _fail(status: int, message: str) -> None:
+    """Stop the request with a JSON error answer."""
+    abort(_error(status, message))
+
+
+def _body_fields() -> dict:
+    """Parse the body once: URL-encoded or multipart form, or JSON object.
+
+    Non-UTF-8 bytes, malformed JSON and other content types are refused
+    with a 4xx JSON error rather than silently mangled.
+    """
+    mimetype = request.mimetype
+    if mimetype == "application/json":
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            _fail(400, "body must be a JSON object")
+        return data
+    if mimetype == "multipart/form-data":
+        fields = request.form.to_dict()
+        if any("\ufffd" in value for value in fields.values()):
+            _fail(400, "form fields must be UTF-8")
+        return fields
+    if mimetype not in ("", "application/x-www-form-urlencoded"):
+        _fail(415, "send form fields or a JSON object")
+    try:
+        text = request.get_data(cache=False).decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8",
+                          errors="strict", max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        _fail(400, "form fields must be UTF-8 and URL-encoded")
+    fields: dict = {}
+    for name, value in pairs:
+        fields.setdefault(name, value)
+    return fields
+
+
+def _field(fields: dict, name: str) -> str:
+    """Return a required, non-empty, bounded text field or answer 400."""
+    value = fields.get(name)
+    if value is None or value == "":
+        _fail(400, "{} missing".format(name))
+    if not isinstance(value, str):
+        _fail(400, "{} must be a string".format(name))
+    if len(value) > MAX_FIELD_CHARS or "\x00" in value:
+        _fail(400, "{} is too long or invalid".format(name))
+    return value
+
+
+def _set_session_cookie(response: Response, session_id: str) -> None:
+    """Attach the session cookie with safe attributes."""
+    response.set_cookie(
+        COOKIE, session_id, path="/", httponly=True, samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"])
+
+
+def index() -> Response:
+    """GET /: a welcome message."""
+    return jsonify({"message": "Bienvenue"})
+
+
+def users() -> Response:
+    """POST /users: register an email and password from the form."""
+    fields = _body_fields()
+    email, password = _field(fields, "email"), _field(fields, "password")
+    try:
+        _auth().register_user(email, password)
+    except UserAlreadyExists:
+        return _error(400, "email already registered")
+    except (InvalidEmail, InvalidPassword) as err:
+        return _error(400, str(err))
+    return jsonify({"email": email, "message": "user created"})
+
+
+def login() -> Response:
+    """POST /sessions: check the credentials and set the session cookie."""
+    fields = _body_fields()
+    email, password = _field(fields, "email"), _field(fields, "password")
+    auth = _auth()
+    if not auth.valid_login(email, password):
+        abort(401)
+    session_id = auth.create_session(email)
+    if session_id is None:
+        abort(401)
+    response = jsonify({"email": email, "message": "logged in"})
+    _set_session_cookie(response, session_id)
+    return response
+
+
+def logout() -> Response:
+    """DELETE /sessions: end the cookie's session and redirect to GET /."""
+    auth = _auth()
+    user = auth.get_user_from_session_id(request.cookies.get(COOKIE))
+    if user is None:
+        abort(403)
+    auth.destroy_session(user.id)
+    response = redirect("/")
+    response.delete_cookie(
+        COOKIE, path="/", httponly=True, samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+def profile() -> Response:
+    """GET /profile: the email of the cookie's user, else 403."""
+    user = _auth().get_user_from_session_id(request.cookies.get(COOKIE))
+    if user is None:
+        abort(403)
+    return jsonify({"email": user.email})
+
+
+def get_reset_password_token() -> Response:
+    """POST /reset_password: issue a reset token for a registered email."""
+    email = _field(_body_fields(), "email")
+    try:
+        token = _auth().get_reset_password_token(email)
+    except UnknownEmail:
+        abort(403)
+    return jsonify({"email": email, "reset_token": token})
+
+
+def update_password() -> Response:
+    """PUT /reset_password: set a new password with a valid reset token."""
+    fields = _body_fields()
+    email = _field(fields, "email")
+    token = _field(fields, "reset_token")
+    password = _field(fields, "new_password")
+    try:
+        _auth().update_password(token, password, email=email)
+    except InvalidPassword as err:
+        return _error(400, str(err))
+    except ValueError:
+        abort(403)
+    return jsonify({"email": email, "message": "Password updated"})
+
+
+def _http_error(error: HTTPException) -> Response:
+    """Turn any HTTP error (401, 403, 404, 405, 413, 429...) into JSON."""
+    if error.response is not None:
+        return error.response
+    response = error.get_response()
+    response.set_data(json.dumps({"message": error.name}))
+    response.content_type = "application/json"
+    return response
+
+
+def _database_error(error: DBAPIError) -> Response:
+    """Answer 503 while the database cannot be reached."""
+    current_app.logger.warning("database unavailable: %s", error)
+    return _error(503, "database unavailable")
+
+
+def _register_routes(app: Flask, limiter: Limiter) -> None:
+    """Add the routes, with rate limits on login, registration and reset."""
+    config = app.config
+    register = limiter.limit(lambda: config["RATELIMIT_REGISTER"])
+    log_in = limiter.limit(lambda: config["RATELIMIT_LOGIN"])
+    reset = limiter.limit(lambda: config["RATELIMIT_RESET"])
+    app.add_url_rule("/", view_func=index, methods=["GET"])
+    app.add_url_rule("/users", view_func=register(users), methods=["POST"])
+    app.add_url_rule("/sessions", view_func=log_in(login), methods=["POST"])
+    app.add_url_rule("/sessions", view_func=logout, methods=["DELETE"])
+    app.add_url_rule("/profile", view_func=profile, methods=["GET"])
+    app.add_url_rule("/reset_password", methods=["POST"],
+                     view_func=reset(get_reset_password_token))
+    app.add_url_rule("/reset_password", methods=["PUT"],
+                     view_func=reset(update_password))
+
+
+def create_app(config: Optional[dict] = None,
+               auth: Optional[Auth] = None) -> Flask:
+    """Build the app: settings, ``Auth``, rate limiter, routes, errors."""
+    settings = load_config(config)
+    app = Flask(__name__)
+    app.config.update(settings)
+    app.json.sort_keys = False
+    app.extensions["auth"] = auth or Auth(
+        database_url=settings["DATABASE_URL"],
+        bcrypt_rounds=settings.get("BCRYPT_ROUNDS"),
+        reset_token_ttl=settings.get("RESET_TOKEN_TTL"),
+        clock=settings.get("CLOCK"))
+    limiter = Limiter(get_remote_address, app=app,
+                      storage_uri=settings["RATELIMIT_STORAGE_URI"],
+                      swallow_errors=True)
+    _register_routes(app, limiter)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DBAPIError, _database_error)
+    return app
+
+
+def main() -> None:
+    """Check the database, then run the development server."""
+    try:
+        AUTH.ensure_ready()
+    except Exception as err:
+        first = str(err).strip().splitlines()[0] if str(err) else repr(err)
+        sys.exit("user_authentication_service: database unavailable: "
+                 + first)
+    app.run(host=os.environ.get("API_HOST", "0.0.0.0"),
+            port=int(os.environ.get("API_PORT", "5000")))
+
+
+AUTH = Auth(database_url=load_config()["DATABASE_URL"])
+app = create_app(auth=AUTH)
+
+
+if __name__ == "__main__":
+    main()

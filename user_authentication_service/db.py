@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""DB module: the storage of the ``users`` table behind ``Auth``.
+
+The database comes from ``DATABASE_URL`` (default: the SQLite file
+``a.db`` in the working directory; ``postgresql://`` URLs use psycopg 3).
+Nothing is dropped: missing tables and indexes are created on first use.
+Every public method runs in its own short transaction on a thread-local
+session (``scoped_session``), so one ``DB`` serves a threaded server, and
+returns detached objects whose loaded attributes stay readable.
+"""
+import logging
+import os
+import threading
+from typing import Any, Optional
+
+from sqlalchemy import create_engine, event, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import (DBAPIError, IntegrityError,
+                            InvalidRequestError)
+from sqlalchemy.orm import scoped_session, sessionmaker
+from sqlalchemy.orm.exc import NoResultFound
+from sqlalchemy.orm.session import Session
+
+from user import Base, User
+
+DEFAULT_DATABASE_URL = "sqlite:///a.db"
+LOG = logging.getLogger(__name__)
+
+
+def engine_url(url: str) -> str:
+    """Map plain PostgreSQL URLs to the psycopg 3 driver SQLAlchemy needs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Put each new SQLite connection in WAL mode with safe syncing."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def build_engine(url: str) -> Engine:
+    """Create the engine for a URL, tuned for many threads and processes."""
+    url = engine_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={
+            "check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class DB:
+    """DB class: add, find and update users in the ``users`` table."""
+
+    def __init__(self, database_url: Optional[str] = None) -> None:
+        """Remember the database URL; connect lazily, on first use."""
+        self._url = (database_url or os.environ.get("DATABASE_URL")
+                     or DEFAULT_DATABASE_URL)
+        self.__engine: Optional[Engine] = None
+        self.__session: Optional[scoped_session] = None
+        self.__lock = threading.Lock()
+
+    @property
+    def _engine(self) -> Engine:
+        """Return the engine, creating it and the schema on first use."""
+        if self.__engine is None:
+            with self.__lock:
+                if self.__engine is None:
+                    engine = build_engine(self._url)
+                    create_schema(engine)
+                    self.__session = scoped_session(sessionmaker(
+                        bind=engine, expire_on_commit=False))
+                    self.__engine = engine
+        return self.__engine
+
+    @property
+    def _session(self) -> Session:
+        """Memoized session object: one per thread (a scoped session)."""
+        self._engine
+        return self.__session()
+
+    def _done(self) -> None:
+        """End this thread's session; returned objects become detached."""
+        self.__session.remove()
+
+    def ensure_schema(self) -> None:
+        """Connect now and create missing tables (raises when unreachable)."""
+        self._engine
+
+    def add_user(self, email: str, hashed_password: str) -> User:
+        """Save a new user and return it (IntegrityError on a taken email)."""
+        if isinstance(hashed_password, bytes):
+            hashed_password = hashed_password.decode("utf-8")
+        user = User(email=email, hashed_password=hashed_password)
+        session = self._session
+        try:
+            session.add(user)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            self._done()
+        return user
+
+    def find_user_by(self, **kwargs: Any) -> User:
+        """Return the first user matching every keyword argument.
+
+        Raises NoResultFound when none matches and InvalidRequestError
+        when no argument or an unknown attribute is given.
+        """
+        _check_attributes(kwargs, InvalidRequestError)
+        session = self._session
+        try:
+            user = session.query(User).filter_by(**kwargs).first()
+        finally:
+            self._done()
+        if user is None:
+            raise NoResultFound("no user matches {}".format(sorted(kwargs)))
+        return user
+
+    def update_user(self, user_id: int, **kwargs: Any) -> None:
+        """Update a user's attributes (ValueError for unknown ones).
+
+        Raises NoResultFound when no user has that id, and ValueError
+        when the change would break a constraint (a taken email).
+        """
+        if not self.update_user_if(user_id, {}, **kwargs):
+            raise NoResultFound("no user with id {}".format(user_id))
+
+    def update_user_if(self, user_id: int, expected: dict,
+                       **kwargs: Any) -> bool:
+        """Update a user only while its columns hold the expected values.
+
+        One atomic UPDATE (compare-and-set): returns False when no row
+        with that id still matches ``expected``, so of two concurrent
+        callers expecting the same value only one succeeds.
+        """
+        _check_attributes(kwargs, ValueError)
+        if expected:
+            _check_attributes(expected, ValueError)
+        if "id" in kwargs:
+            raise ValueError("the id of a user cannot change")
+        statement = update(User).where(User.id == user_id)
+        for name, value in expected.items():
+            statement = statement.where(getattr(User, name) == value)
+        session = self._session
+        try:
+            result = session.execute(statement.values(**kwargs))
+            session.commit()
+        except IntegrityError as err:
+            session.rollback()
+            raise ValueError("update breaks a constraint") from err
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            self._done()
+        return result.rowcount == 1
+
+
+def _check_attributes(kwargs: dict, error: type) -> None:
+    """Raise the given error unless every key is a column of ``users``."""
+    if not kwargs:
+        raise error("no user attribute given")
+    columns = User.__table__.columns
+    for name in kwargs:
+        if name not in columns:
+            raise error("users have no attribute {!r}".format(name))
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables and indexes; never drop or alter anything.
+
+    Several processes may start on a fresh database at once; whoever
+    loses the race to create a table just checks again.
+    """
+    for _attempt in range(3):
+        try:
+            Base.metadata.create_all(engine)
+            for table in Base.metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(engine, checkfirst=True)
+            return
+        except DBAPIError as err:
+            last = err
+            LOG.debug("schema creation raced, retrying: %s", err)
+    raise last

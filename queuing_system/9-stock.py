@@ -69,12 +69,10 @@ def get_item_by_id(item_id: Any) -> Product:
     Anything but 1 to 9 ASCII digits naming a product raises
     ``ProductNotFound``.
     """
-    if isinstance(item_id, bool):
-        raise ProductNotFound(item_id)
-    if isinstance(item_id, str):
-        if not ITEM_ID.fullmatch(item_id):
-            raise ProductNotFound(item_id)
+    if isinstance(item_id, str) and ITEM_ID.fullmatch(item_id):
         item_id = int(item_id)
+    if type(item_id) is not int:
+        raise ProductNotFound(item_id)
     for product in LIST_PRODUCTS:
         if product.item_id == item_id:
             return product

@@ -22,6 +22,7 @@ dispatch to job objects, and a restart of bullmq's event reader after a
 Redis outage (bullmq's ``QueueEvents`` stops at the first error).
 """
 import asyncio
+import atexit
 import concurrent.futures
 import inspect
 import os
@@ -470,6 +471,8 @@ class Queue:
             "skipVersionCheck": True,
         })
         worker.on("error", lambda *args: None)
+        if not self._workers:
+            atexit.register(self.shutdown, 10.0)
         self._workers.append((worker, pool))
         return worker
 

@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Seat reservations through the job queue, over HTTP (task 100-seat).
+
+Routes: ``GET /available_seats``, ``GET /reserve_seat`` (queues a job on
+``reserve_seat``) and ``GET /process`` (processes ``reserve_seat`` in this
+process). Seats left live in the Redis key ``available_seats`` and the
+switch in ``reservation_enabled``; both are created (50 seats, enabled)
+the first time they are used, and ``python3 100-seat.py`` resets them at
+start as the original app did. Taking a seat is one Lua script: the
+check, the decrement and the switch-off at 0 run atomically in Redis.
+
+Run ``python3 100-seat.py`` (``HOST``/``PORT``, default 0.0.0.0:1245), or
+in production ``granian --interface wsgi 100-seat:app`` from this folder.
+"""
+import os
+import sys
+import threading
+from typing import Any, Optional
+
+import redis
+from flask import Flask, current_app, jsonify
+from flask.typing import ResponseReturnValue
+from redis.exceptions import RedisError
+from werkzeug.exceptions import HTTPException
+
+from kue import Queue, QueueUnavailable
+from redis_connection import make_client, redis_url
+
+DEFAULT_HOST = "0.0.0.0"
+DEFAULT_PORT = 1245
+INITIAL_SEATS = 50
+JOB_TYPE = "reserve_seat"
+SEATS_KEY = "available_seats"
+ENABLED_KEY = "reservation_enabled"
+
+# KEYS[1] = available_seats, KEYS[2] = reservation_enabled,
+# ARGV[1] = initial seats. Missing keys start a fresh sale.
+_INIT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('SET', KEYS[2], '1')
+end
+"""
+READ_SCRIPT = _INIT + """
+return {tonumber(redis.call('GET', KEYS[1])) or 0,
+        redis.call('GET', KEYS[2]) or '0'}
+"""
+TAKE_SCRIPT = _INIT + """
+local seats = tonumber(redis.call('GET', KEYS[1])) or 0
+if seats < 1 then
+  redis.call('SET', KEYS[2], '0')
+  return -1
+end
+seats = redis.call('DECR', KEYS[1])
+if seats < 1 then
+  redis.call('SET', KEYS[2], '0')
+end
+return seats
+"""
+RESET_SCRIPT = """
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], '1')
+"""
+
+
+class NotEnoughSeats(Exception):
+    """Raised by a reservation job when no seat is left."""
+
+    def __init__(self) -> None:
+        """Carry the message the producer logs."""
+        super().__init__("Not enough seats available")
+
+
+class SeatStore:
+    """Seats left and the reservation switch in Redis, changed atomically."""
+
+    def __init__(self, client: redis.Redis,
+                 initial: int = INITIAL_SEATS) -> None:
+        """Keep the client and register the Lua scripts on it."""
+        self.client = client
+        self.initial = initial
+        self._read = client.register_script(READ_SCRIPT)
+        self._take = client.register_script(TAKE_SCRIPT)
+        self._reset = client.register_script(RESET_SCRIPT)
+
+    def _call(self, script: Any) -> Any:
+        """Run one of the scripts on the two keys."""
+        return script(keys=[SEATS_KEY, ENABLED_KEY], args=[self.initial])
+
+    def reset(self) -> None:
+        """Start a fresh sale: all seats, reservations enabled."""
+        self._call(self._reset)
+
+    def available(self) -> int:
+        """Return the number of seats left."""
+        return int(self._call(self._read)[0])
+
+    def enabled(self) -> bool:
+        """Tell whether reservations are accepted."""
+        return self._call(self._read)[1] == "1"
+
+    def take(self) -> int:
+        """Take one seat; return seats left or raise ``NotEnoughSeats``."""
+        left = int(self._call(self._take))
+        if left < 0:
+            raise NotEnoughSeats()
+        return left
+
+
+class SeatService:
+    """The app's seat store and job queue, built on first use, once."""
+
+    def __init__(self, url: str, initial: int) -> None:
+        """Remember where Redis is; connect nothing yet."""
+        self.url = url
+        self.initial = initial
+        self._store: Optional[SeatStore] = None
+        self._queue: Optional[Queue] = None
+        self._processing = False
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> SeatStore:
+        """Return the seat store, building its client on first use."""
+        with self._lock:
+            if self._store is None:
+                self._store = SeatStore(make_client(self.url), self.initial)
+            return self._store
+
+    @property
+    def queue(self) -> Queue:
+        """Return the job queue, built on first use."""
+        with self._lock:
+            if self._queue is None:
+                self._queue = Queue(self.url, timeout=3.0)
+            return self._queue
+
+    def reserve_seat_job(self, job: Any) -> None:
+        """Process one ``reserve_seat`` job: take a seat or fail."""
+        self.store.take()
+
+    def start_processing(self) -> None:
+        """Process ``reserve_seat`` jobs in this process (idempotent)."""
+        with self._lock:
+            if self._processing:
+                return
+            self._processing = True
+        try:
+            self.queue.process(JOB_TYPE, 1, self.reserve_seat_job,
+                               run_retry_delay=500)
+        except Exception:
+            self._processing = False
+            raise
+
+
+def seats() -> SeatService:
+    """Return the seat service of the current app."""
+    return current_app.extensions["seats"]
+
+
+def reserve_seat_job(job: Any) -> None:
+    """Process one ``reserve_seat`` job with this module's app (worker)."""
+    app.extensions["seats"].reserve_seat_job(job)
+
+
+def log_line(message: str) -> None:
+    """Print one log line at once (the seed logs to the console)."""
+    print(message, flush=True)
+
+
+def available_seats() -> ResponseReturnValue:
+    """Show the number of seats left, as a string like the seed."""
+    return jsonify(
+        {"numberOfAvailableSeats": str(seats().store.available())})
+
+
+def reserve_seat() -> ResponseReturnValue:
+    """Queue a reservation job, unless reservations are blocked."""
+    service = seats()
+    if not service.store.enabled():
+        return jsonify({"status": "Reservation are blocked"})
+    job = service.queue.create(JOB_TYPE)
+    try:
+        job.save()
+    except QueueUnavailable as error:
+        current_app.logger.warning("reservation not queued: %s", error)
+        return jsonify({"status": "Reservation failed"}), 503
+    job.on("complete", lambda result: log_line(
+        "Seat reservation job {} completed".format(job.id)))
+    job.on("failed", lambda error: log_line(
+        "Seat reservation job {} failed: {}".format(job.id, error)))
+    return jsonify({"status": "Reservation in process"})
+
+
+def process() -> ResponseReturnValue:
+    """Start processing the reservation queue in this process."""
+    seats().start_processing()
+    return jsonify({"status": "Queue processing"})
+
+
+def redis_unavailable(error: Exception) -> ResponseReturnValue:
+    """Answer 503 JSON when Redis fails; log one line, no traceback."""
+    current_app.logger.warning("Redis unavailable: %s", error)
+    return jsonify({"status": "Service unavailable",
+                    "error": "Redis unavailable"}), 503
+
+
+def http_error(error: HTTPException) -> ResponseReturnValue:
+    """Answer HTTP errors (404, 405...) as JSON instead of HTML."""
+    return jsonify({"error": error.name}), error.code
+
+
+def create_app(config: Optional[dict] = None) -> Flask:
+    """Build the seat app: config from the environment, then overrides.
+
+    Keys: ``REDIS_URL`` (default ``redis://127.0.0.1:6379/0``) and
+    ``INITIAL_SEATS`` (50). Redis is reached by the first request.
+    """
+    app = Flask(__name__)
+    app.config["REDIS_URL"] = redis_url()
+    app.config["INITIAL_SEATS"] = INITIAL_SEATS
+    app.config.update(config or {})
+    app.json.sort_keys = False
+    app.extensions["seats"] = SeatService(app.config["REDIS_URL"],
+                                          int(app.config["INITIAL_SEATS"]))
+    app.add_url_rule("/available_seats", view_func=available_seats)
+    app.add_url_rule("/reserve_seat", view_func=reserve_seat)
+    app.add_url_rule("/process", view_func=process)
+    app.register_error_handler(RedisError, redis_unavailable)
+    app.register_error_handler(QueueUnavailable, redis_unavailable)
+    app.register_error_handler(HTTPException, http_error)
+    return app
+
+
+def listen_address() -> tuple:
+    """Return (host, port) from ``HOST`` and ``PORT``, or exit with a line."""
+    host = os.environ.get("HOST") or DEFAULT_HOST
+    text = os.environ.get("PORT") or str(DEFAULT_PORT)
+    if not text.isdecimal() or not 0 < int(text) < 65536:
+        sys.exit("100-seat: PORT must be a number from 1 to 65535, got {!r}"
+                 .format(text))
+    return host, int(text)
+
+
+def main() -> None:
+    """Start a fresh sale, then serve with Flask's development server."""
+    host, port = listen_address()
+    try:
+        app.extensions["seats"].store.reset()
+    except RedisError as error:
+        print("100-seat: Redis unavailable, seats set on first use: {}"
+              .format(error), file=sys.stderr)
+    app.run(host=host, port=port, threaded=True)
+
+
+app = create_app()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+#!/usr/bin/env python3
+"""Authentication mechanisms of the API, chosen by AUTH_TYPE."""

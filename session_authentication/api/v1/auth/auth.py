@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""The Auth base class: which paths need authentication, and how a
+request carries its credentials (Authorization header, session cookie).
+"""
+import os
+from typing import List, Optional, TypeVar
+
+from flask import Request
+
+User = TypeVar("User")
+DEFAULT_SESSION_NAME = "_my_session_id"
+
+
+def session_name_from_env() -> str:
+    """Return the session cookie's name: SESSION_NAME or the default."""
+    return os.environ.get("SESSION_NAME") or DEFAULT_SESSION_NAME
+
+
+class Auth:
+    """Base of every authentication mechanism; it authenticates no one."""
+
+    def __init__(self, session_name: Optional[str] = None) -> None:
+        """Remember the session cookie's name (SESSION_NAME by default)."""
+        self.session_name = session_name or session_name_from_env()
+
+    def require_auth(self, path: str, excluded_paths: List[str]) -> bool:
+        """Tell whether a path needs authentication.
+
+        Paths are slash tolerant; an excluded path ending in ``*`` covers
+        every path that starts with what precedes the star.
+        """
+        if path is None or not excluded_paths:
+            return True
+        path = path if path.endswith("/") else path + "/"
+        for excluded in excluded_paths:
+            if not excluded:
+                continue
+            if excluded.endswith("*"):
+                if path.startswith(excluded[:-1]):
+                    return False
+                continue
+            if path == (excluded if excluded.endswith("/")
+                        else excluded + "/"):
+                return False
+        return True
+
+    def authorization_header(self, request: Optional[Request] = None
+                             ) -> Optional[str]:
+        """Return the Authorization header of the request, or None."""
+        if request is None:
+            return None
+        return request.headers.get("Authorization")
+
+    def current_user(self, request: Optional[Request] = None
+                     ) -> Optional[User]:
+        """Return the authenticated user: none at this level."""
+        return None
+
+    def session_cookie(self, request: Optional[Request] = None
+                       ) -> Optional[str]:
+        """Return the value of the session cookie of the request, or None.
+
+        The cookie's name is the SESSION_NAME environment variable.
+        """
+        if request is None:
+            return None
+        return request.cookies.get(self.session_name)

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""The app factory of the users API.
+
+``create_app()`` builds an app from the environment (and overrides):
+blueprint, CORS, JSON error handlers, the storage, and the
+authentication chosen by AUTH_TYPE, checked before every request.
+"""
+import logging
+from typing import Mapping, Optional
+
+import redis
+from flask import Flask, Response, current_app, jsonify
+from flask import abort, request
+from flask_cors import CORS
+from sqlalchemy.exc import OperationalError, TimeoutError
+from werkzeug.exceptions import HTTPException
+
+from api.v1.auth.registry import UnknownAuthType, build_auth
+from api.v1.config import ConfigError, Settings
+from api.v1.rate_limit import RateLimit
+from api.v1.views import app_views
+from models import db
+
+EXCLUDED_PATHS = ["/api/v1/status/", "/api/v1/unauthorized/",
+                  "/api/v1/forbidden/", "/api/v1/auth_session/login/"]
+ERROR_NAMES = {401: "Unauthorized", 403: "Forbidden", 404: "Not found"}
+log = logging.getLogger("api")
+
+
+def handle_http_error(error: HTTPException) -> Response:
+    """Answer every HTTP error with a JSON body {"error": ...}."""
+    response = error.get_response()
+    response.data = jsonify(
+        {"error": ERROR_NAMES.get(error.code, error.name)}).get_data()
+    response.content_type = "application/json"
+    return response
+
+
+def handle_unavailable(error: Exception) -> tuple:
+    """Answer 503 JSON when the database or Redis cannot be reached."""
+    log.warning("dependency unavailable: %s", error)
+    return jsonify({"error": "Service Unavailable"}), 503
+
+
+def handle_unexpected(error: Exception) -> tuple:
+    """Answer 500 JSON (never a traceback) for an unexpected error."""
+    if isinstance(error, HTTPException):
+        return handle_http_error(error)
+    log.exception("unexpected error")
+    return jsonify({"error": "Internal Server Error"}), 500
+
+
+def check_authentication() -> None:
+    """Authenticate the request unless its path is excluded.
+
+    401 without credentials (no Authorization header, no session
+    cookie); 403 when they identify no user; else request.current_user.
+    """
+    request.current_user = None
+    mechanism = current_app.extensions["auth"]
+    if mechanism is None:
+        return
+    if not mechanism.require_auth(request.path, EXCLUDED_PATHS):
+        return
+    if mechanism.authorization_header(request) is None \
+            and mechanism.session_cookie(request) is None:
+        abort(401)
+    request.current_user = mechanism.current_user(request)
+    if request.current_user is None:
+        abort(403)
+
+
+def create_app(config: Optional[Mapping] = None) -> Flask:
+    """Build the API from the environment, then the given overrides.
+
+    Raises ConfigError for a setting it cannot start with, such as an
+    unknown AUTH_TYPE or a database it cannot reach or prepare.
+    """
+    settings = Settings.load(config)
+    app = Flask(__name__)
+    app.config.update(
+        JSON_SORT_KEYS=True, MAX_CONTENT_LENGTH=settings.max_content_length,
+        SESSION_COOKIE_SECURE=settings.cookie_secure, SETTINGS=settings)
+    db.configure(settings.database_url)
+    try:
+        db.engine()
+    except db.StorageError as err:
+        raise ConfigError(str(err))
+    try:
+        app.extensions["auth"] = build_auth(
+            settings.auth_type, session_name=settings.session_name,
+            session_duration=settings.session_duration,
+            redis_url=settings.redis_url)
+    except UnknownAuthType as err:
+        raise ConfigError(str(err))
+    app.extensions["login_limiter"] = RateLimit(
+        "login", settings.login_rate_limit, settings.rate_limit_storage)
+    app.register_blueprint(app_views)
+    CORS(app, resources={r"/api/v1/*": {"origins": "*"}})
+    app.before_request(check_authentication)
+    app.register_error_handler(HTTPException, handle_http_error)
+    for error in (OperationalError, TimeoutError, db.StorageError,
+                  redis.exceptions.ConnectionError,
+                  redis.exceptions.TimeoutError):
+        app.register_error_handler(error, handle_unavailable)
+    app.register_error_handler(Exception, handle_unexpected)
+    return app

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Views of the User objects: list, read (including "me"), create,
+update and delete.
+"""
+from typing import Tuple
+
+from flask import Response, abort, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from api.v1.views import app_views
+from api.v1.views.validation import BadField, json_object, text_field
+from models.user import PasswordTooLong, User
+
+
+def _user_or_404(user_id: str) -> User:
+    """Return the User with this id ("me": the current user) or abort."""
+    if user_id == "me":
+        current = getattr(request, "current_user", None)
+        if current is None:
+            abort(404)
+        return current
+    user = User.get(user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@app_views.route("/users", methods=["GET"], strict_slashes=False)
+def view_all_users() -> Response:
+    """Return every User as a JSON list."""
+    return jsonify([user.to_json() for user in User.all()])
+
+
+@app_views.route("/users/<user_id>", methods=["GET"], strict_slashes=False)
+def view_one_user(user_id: str = None) -> Response:
+    """Return one User; "me" is the authenticated user."""
+    return jsonify(_user_or_404(user_id).to_json())
+
+
+@app_views.route("/users/<user_id>", methods=["DELETE"],
+                 strict_slashes=False)
+def delete_user(user_id: str = None) -> Tuple[Response, int]:
+    """Delete a User (and its sessions); answer {}."""
+    user = User.get(user_id)
+    if user is None:
+        abort(404)
+    user.remove()
+    return jsonify({}), 200
+
+
+@app_views.route("/users", methods=["POST"], strict_slashes=False)
+def create_user() -> Tuple[Response, int]:
+    """Create a User from a JSON body with email and password."""
+    body = json_object()
+    if body is None:
+        return jsonify({"error": "Wrong format"}), 400
+    try:
+        email = text_field(body, "email")
+        password = text_field(body, "password")
+        first_name = text_field(body, "first_name")
+        last_name = text_field(body, "last_name")
+    except BadField:
+        return jsonify({"error": "Wrong format"}), 400
+    if not email:
+        return jsonify({"error": "email missing"}), 400
+    if not password:
+        return jsonify({"error": "password missing"}), 400
+    user = User(email=email, first_name=first_name, last_name=last_name)
+    try:
+        user.password = password
+    except PasswordTooLong as err:
+        return jsonify({"error": "Can't create User: {}".format(err)}), 400
+    try:
+        user.save()
+    except IntegrityError:
+        return jsonify(
+            {"error": "Can't create User: email already exists"}), 400
+    return jsonify(user.to_json()), 201
+
+
+@app_views.route("/users/<user_id>", methods=["PUT"], strict_slashes=False)
+def update_user(user_id: str = None) -> Tuple[Response, int]:
+    """Update a User's first_name and last_name from a JSON body."""
+    user = User.get(user_id)
+    if user is None:
+        abort(404)
+    body = json_object()
+    if body is None:
+        return jsonify({"error": "Wrong format"}), 400
+    try:
+        first_name = text_field(body, "first_name")
+        last_name = text_field(body, "last_name")
+    except BadField:
+        return jsonify({"error": "Wrong format"}), 400
+    if first_name is not None:
+        user.first_name = first_name
+    if last_name is not None:
+        user.last_name = last_name
+    user.save()
+    return jsonify(user.to_json()), 200

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""The Base of every stored object: an active record on SQLAlchemy 2.
+
+``Base`` keeps the interface of the original file-backed models (build
+from kwargs, ``save``, ``remove``, ``get``, ``search``, ``all``, ``count``,
+``to_json``) but each object is a row in an indexed SQL table, written
+and read in short transactions that are safe across threads and processes.
+"""
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Iterable, List, Optional, TypeVar
+
+from sqlalchemy import DateTime, String, delete, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from models import db
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+T = TypeVar("T", bound="Base")
+
+
+def utcnow() -> datetime:
+    """Return the current time as a timezone-aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A DateTime column that always gives back aware UTC datetimes.
+
+    PostgreSQL stores the offset; SQLite stores naive UTC text, so values
+    are converted to UTC on the way in and marked UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime],
+                           dialect: Any) -> Optional[datetime]:
+        """Convert a datetime to UTC before it is stored."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Optional[datetime],
+                             dialect: Any) -> Optional[datetime]:
+        """Return a stored datetime as an aware UTC datetime."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def parse_timestamp(value: Any) -> Optional[datetime]:
+    """Read a datetime given as a datetime or a TIMESTAMP_FORMAT string."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.strptime(value, TIMESTAMP_FORMAT)
+        except ValueError:
+            return None
+        return parsed.replace(tzinfo=timezone.utc)
+    return None
+
+
+class Model(DeclarativeBase):
+    """The SQLAlchemy declarative root that holds the tables' metadata."""
+
+
+class Base(Model):
+    """A stored object with an id and creation and update times."""
+
+    __abstract__ = True
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime,
+                                                 nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime,
+                                                 nullable=False)
+
+    def __init__(self, *args: list, **kwargs: dict) -> None:
+        """Build an object from keyword values, as read back from storage.
+
+        ``id`` defaults to a new uuid4 string; ``created_at`` and
+        ``updated_at`` to now, and accept datetimes or timestamp strings.
+        """
+        given_id = kwargs.get("id")
+        self.id = given_id if isinstance(given_id, str) else str(
+            uuid.uuid4())
+        now = utcnow()
+        self.created_at = parse_timestamp(kwargs.get("created_at")) or now
+        self.updated_at = parse_timestamp(kwargs.get("updated_at")) or now
+
+    def __eq__(self, other: object) -> bool:
+        """Two objects are equal when of the same class with the same id."""
+        if type(self) is not type(other):
+            return False
+        return self.id == other.id
+
+    def __hash__(self) -> int:
+        """Hash by class and id, consistently with equality."""
+        return hash((type(self).__name__, self.id))
+
+    @classmethod
+    def _column_keys(cls) -> List[str]:
+        """Return the attribute names of the class's columns."""
+        return [attr.key for attr in cls.__mapper__.column_attrs]
+
+    def to_json(self, for_serialization: bool = False) -> dict:
+        """Return a dict of the public attributes, datetimes as strings.
+
+        Names starting with ``_`` (such as the password hash) are left
+        out unless ``for_serialization`` asks for the full record.
+        """
+        result = {}
+        for key in self._column_keys():
+            if key.startswith("_") and not for_serialization:
+                continue
+            value = getattr(self, key)
+            if isinstance(value, datetime):
+                value = value.strftime(TIMESTAMP_FORMAT)
+            result[key] = value
+        return result
+
+    def save(self) -> None:
+        """Store the object (insert or update) with updated_at set to now."""
+        self.updated_at = utcnow()
+        with db.session() as session:
+            session.add(self)
+            session.commit()
+
+    def remove(self) -> None:
+        """Delete the object's row from storage."""
+        cls = type(self)
+        with db.session() as session:
+            session.execute(delete(cls).where(cls.id == self.id))
+            session.commit()
+
+    @classmethod
+    def count(cls) -> int:
+        """Return how many objects of this class are stored."""
+        with db.session() as session:
+            return session.scalar(select(func.count()).select_from(cls))
+
+    @classmethod
+    def all(cls: type[T]) -> Iterable[T]:
+        """Return every stored object of this class, oldest first."""
+        return cls.search()
+
+    @classmethod
+    def get(cls: type[T], id: str) -> Optional[T]:
+        """Return the object with this id, or None when there is none."""
+        if not isinstance(id, str) or not id or "\x00" in id:
+            return None
+        with db.session() as session:
+            return session.get(cls, id)
+
+    @classmethod
+    def search(cls: type[T], attributes: Optional[dict] = None) -> List[T]:
+        """Return the objects whose attributes equal all the given values.
+
+        An empty dict matches every object; an attribute the class does
+        not have, or a value with a NUL byte, matches nothing.
+        """
+        attributes = attributes or {}
+        keys = set(cls._column_keys())
+        for key, value in attributes.items():
+            if key not in keys:
+                return []
+            if isinstance(value, str) and "\x00" in value:
+                return []
+        query = select(cls).filter_by(**attributes).order_by(
+            cls.created_at, cls.id)
+        with db.session() as session:
+            return list(session.scalars(query))

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""The User model: email, names and a bcrypt-hashed password."""
+import os
+from typing import Optional
+
+import bcrypt
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+DEFAULT_ROUNDS = 12
+MAX_PASSWORD_BYTES = 72
+
+
+def bcrypt_rounds() -> int:
+    """Return the bcrypt cost: BCRYPT_ROUNDS (4 to 31), default 12."""
+    try:
+        rounds = int(os.environ.get("BCRYPT_ROUNDS", DEFAULT_ROUNDS))
+    except ValueError:
+        return DEFAULT_ROUNDS
+    return min(max(rounds, 4), 31)
+
+
+class PasswordTooLong(ValueError):
+    """Raised for a password longer than bcrypt's 72-byte input."""
+
+
+def hash_password(pwd: str) -> str:
+    """Return a salted bcrypt hash of a password, as text."""
+    raw = pwd.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_PASSWORD_BYTES:
+        raise PasswordTooLong("password is longer than 72 bytes")
+    return bcrypt.hashpw(raw, bcrypt.gensalt(bcrypt_rounds())).decode()
+
+
+def check_password(pwd: str, hashed: str) -> bool:
+    """Tell whether a password matches a bcrypt hash (never raises)."""
+    try:
+        raw = pwd.encode("utf-8", "surrogatepass")
+        if len(raw) > MAX_PASSWORD_BYTES:
+            return False
+        return bcrypt.checkpw(raw, hashed.encode())
+    except (ValueError, TypeError, UnicodeError):
+        return False
+
+
+_dummy_hash: dict = {}
+
+
+def burn_password_check(pwd: object) -> None:
+    """Spend one bcrypt check, as a real one would, for unknown users.
+
+    Keeps "no such user" as slow as "wrong password" (no timing oracle).
+    """
+    rounds = bcrypt_rounds()
+    if rounds not in _dummy_hash:
+        _dummy_hash[rounds] = hash_password("not a real password")
+    check_password(pwd if isinstance(pwd, str) else "",
+                   _dummy_hash[rounds])
+
+
+class User(Base):
+    """A user of the API; its clear password is never stored."""
+
+    __tablename__ = "api_users"
+
+    email: Mapped[Optional[str]] = mapped_column(
+        String(254), unique=True, index=True)
+    _password: Mapped[Optional[str]] = mapped_column("password",
+                                                     String(128))
+    first_name: Mapped[Optional[str]] = mapped_column(String(255))
+    last_name: Mapped[Optional[str]] = mapped_column(String(255))
+
+    def __init__(self, *args: list, **kwargs: dict) -> None:
+        """Build a user from keyword values (email, names, hash)."""
+        super().__init__(*args, **kwargs)
+        self.email = kwargs.get("email")
+        self._password = kwargs.get("_password")
+        self.first_name = kwargs.get("first_name")
+        self.last_name = kwargs.get("last_name")
+
+    @property
+    def password(self) -> Optional[str]:
+        """Return the stored password hash (never the clear password)."""
+        return self._password
+
+    @password.setter
+    def password(self, pwd: Optional[str]) -> None:
+        """Store a salted bcrypt hash of pwd (None when not a string)."""
+        if pwd is None or not isinstance(pwd, str):
+            self._password = None
+        else:
+            self._password = hash_password(pwd)
+
+    def is_valid_password(self, pwd: Optional[str]) -> bool:
+        """Tell whether pwd is this user's password (bcrypt check)."""
+        if pwd is None or not isinstance(pwd, str):
+            return False
+        if self._password is None:
+            return False
+        return check_password(pwd, self._password)
+
+    def display_name(self) -> str:
+        """Return the user's name for display, from what is known."""
+        if self.email is None and self.first_name is None \
+                and self.last_name is None:
+            return ""
+        if self.first_name is None and self.last_name is None:
+            return "{}".format(self.email)
+        if self.last_name is None:
+            return "{}".format(self.first_name)
+        if self.first_name is None:
+            return "{}".format(self.last_name)
+        return "{} {}".format(self.first_name, self.last_name)

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Fixtures for the user authentication service tests.
+
+The service's flat modules (user, db, auth, app) are imported from its
+own folder first; servers are real processes on free ports, started
+from a temporary working directory, with the throw-away database of the
+``database_url`` fixture and a cheap bcrypt cost.
+"""
+import sys
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from tests.support import PYTHON, ROOT, ServerProcess, base_env, http_get_ok
+
+APP_DIR = ROOT / "user_authentication_service"
+GRANIAN = str(Path(PYTHON).parent / "granian")
+SERVICE_MODULES = ("user", "db", "auth", "app", "main")
+
+
+def _import_service_modules_from_app_dir() -> None:
+    """Make ``import auth`` and friends resolve to the service's files."""
+    folder = str(APP_DIR)
+    if folder in sys.path:
+        sys.path.remove(folder)
+    sys.path.insert(0, folder)
+    for name in SERVICE_MODULES:
+        module = sys.modules.get(name)
+        origin = getattr(module, "__file__", None) or ""
+        if module is not None and not origin.startswith(folder):
+            del sys.modules[name]
+
+
+_import_service_modules_from_app_dir()
+
+
+class FakeClock:
+    """A clock the tests move by hand, injected into ``Auth``."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        """Start the clock at a fixed time (seconds since the epoch)."""
+        self.now = now
+
+    def __call__(self) -> float:
+        """Return the current fake time in seconds."""
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by some seconds."""
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Return a fresh fake clock."""
+    return FakeClock()
+
+
+@pytest.fixture
+def make_app(database_url: str, clock: FakeClock) -> Callable:
+    """Return a builder of in-process apps on the test's database."""
+    from app import create_app
+
+    def build(**overrides: object) -> object:
+        """Build an app with test settings plus the given overrides."""
+        config = {"DATABASE_URL": database_url, "BCRYPT_ROUNDS": 4,
+                  "RESET_TOKEN_TTL": 60, "CLOCK": clock,
+                  "RATELIMIT_STORAGE_URI": "memory://"}
+        config.update(overrides)
+        return create_app(config)
+
+    return build
+
+
+@pytest.fixture
+def client(make_app: Callable) -> object:
+    """Return a Flask test client of an app on the test's database."""
+    return make_app().test_client()
+
+
+@pytest.fixture
+def auth(database_url: str, clock: FakeClock) -> object:
+    """Return an ``Auth`` on the test's database with a fake clock."""
+    from auth import Auth
+
+    return Auth(database_url=database_url, bcrypt_rounds=4,
+                reset_token_ttl=60, clock=clock)
+
+
+def count_users(database_url: str) -> int:
+    """Count the rows of the users table, straight from the database."""
+    url = database_url.replace("postgresql://", "postgresql+psycopg://")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT COUNT(*) FROM users")).scalar()
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def start_server(tmp_path: Path, database_url: str
+                 ) -> Iterator[Callable[..., ServerProcess]]:
+    """Yield a starter of service processes; all are stopped afterwards.
+
+    ``start_server("dev")`` runs ``python3 app.py`` (the seed's command);
+    ``start_server("granian", workers=2)`` the production server.
+    """
+    started = []
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+
+    def start(kind: str = "dev", workers: int = 2, port: int = 0,
+              **env: str) -> ServerProcess:
+        """Start one server process of the given kind and wait for it."""
+        settings = {"DATABASE_URL": database_url, "BCRYPT_ROUNDS": "4",
+                    "PYTHONPATH": str(APP_DIR)}
+        settings.update(env)
+        server = ServerProcess([], workdir, base_env(**settings),
+                               port or None)
+        if kind == "dev":
+            server.env["API_PORT"] = str(server.port)
+            server.env["API_HOST"] = "127.0.0.1"
+            server.args = [PYTHON, str(APP_DIR / "app.py")]
+        else:
+            server.args = [GRANIAN, "--interface", "wsgi", "--host",
+                           "127.0.0.1", "--port", str(server.port),
+                           "--workers", str(workers), "--no-ws",
+                           "--log-level", "warning", "app:app"]
+        started.append(server)
+        server.start()
+        http_get_ok(server.url + "/")
+        return server
+
+    yield start
+    for server in started:
+        server.kill()
+
+
+def post_form(url: str, **fields: str) -> requests.Response:
+    """POST URL-encoded form fields, as ``curl -d`` does."""
+    return requests.post(url, data=fields, timeout=30)

@@ -57,6 +57,21 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+def storable_text(value: str) -> bool:
+    """Tell whether a string can be stored as text by every database.
+
+    PostgreSQL refuses NUL characters, and no driver can encode lone
+    surrogates (as a JSON "\\ud800" escape gives) in UTF-8.
+    """
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_timestamp(value: Any) -> Optional[datetime]:
     """Read a datetime given as a datetime or a TIMESTAMP_FORMAT string."""
     if isinstance(value, datetime):
@@ -157,7 +172,7 @@ class Base(Model):
     @classmethod
     def get(cls: type[T], id: str) -> Optional[T]:
         """Return the object with this id, or None when there is none."""
-        if not isinstance(id, str) or not id or "\x00" in id:
+        if not isinstance(id, str) or not id or not storable_text(id):
             return None
         with db.session() as session:
             return session.get(cls, id)
@@ -167,14 +182,14 @@ class Base(Model):
         """Return the objects whose attributes equal all the given values.
 
         An empty dict matches every object; an attribute the class does
-        not have, or a value with a NUL byte, matches nothing.
+        not have, or a value no database can store, matches nothing.
         """
         attributes = attributes or {}
         keys = set(cls._column_keys())
         for key, value in attributes.items():
             if key not in keys:
                 return []
-            if isinstance(value, str) and "\x00" in value:
+            if isinstance(value, str) and not storable_text(value):
                 return []
         query = select(cls).filter_by(**attributes).order_by(
             cls.created_at, cls.id)

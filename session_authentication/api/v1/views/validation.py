@@ -4,12 +4,14 @@ from typing import Optional
 
 from flask import request
 
+from models.base import storable_text
+
 FIELD_LIMITS = {"email": 254, "password": 1024, "first_name": 255,
                 "last_name": 255}
 
 
 class BadField(ValueError):
-    """Raised for a field of the wrong type, too long, or with a NUL."""
+    """Raised for a field of the wrong type, too long, or not storable."""
 
 
 def json_object() -> Optional[dict]:
@@ -22,12 +24,12 @@ def text_field(body: dict, name: str) -> Optional[str]:
     """Return a text field of a body (None when absent or null).
 
     Raises BadField when the value is not a string, holds a NUL byte or
-    is longer than the field allows.
+    a lone surrogate, or is longer than the field allows.
     """
     value = body.get(name)
     if value is None:
         return None
-    if not isinstance(value, str) or "\x00" in value:
+    if not isinstance(value, str) or not storable_text(value):
         raise BadField(name)
     if len(value) > FIELD_LIMITS.get(name, 255):
         raise BadField(name)

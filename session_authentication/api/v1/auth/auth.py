@@ -11,6 +11,21 @@ User = TypeVar("User")
 DEFAULT_SESSION_NAME = "_my_session_id"
 
 
+def lenient_cookies(header: Optional[str]) -> dict:
+    """Parse a Cookie header the way browsers and curl send it in practice.
+
+    Werkzeug 3 follows RFC 6265 strictly and drops a value such as
+    ``C is fun``; the seed shows it read back whole, so "name=value"
+    pairs are also split here on ``;`` and the first ``=`` only.
+    """
+    cookies = {}
+    for part in (header or "").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name and name not in cookies:
+            cookies[name.strip()] = value.strip()
+    return cookies
+
+
 def session_name_from_env() -> str:
     """Return the session cookie's name: SESSION_NAME or the default."""
     return os.environ.get("SESSION_NAME") or DEFAULT_SESSION_NAME
@@ -64,4 +79,8 @@ class Auth:
         """
         if request is None:
             return None
-        return request.cookies.get(self.session_name)
+        value = request.cookies.get(self.session_name)
+        if value is None and "Cookie" in request.headers:
+            value = lenient_cookies(request.headers.get("Cookie")).get(
+                self.session_name)
+        return value

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""End-to-end no-op jobs/s: our Kue-style module vs Kue and Node BullMQ.
+
+Each run: a worker process (concurrency 2) on queue ``bench``, then a
+producer that enqueues 10,000 no-op jobs and waits for every completion
+event; the time runs from the first enqueue to the last event. Ours is
+``queuing_system/kue.py`` (producer here, worker ``python3 -m worker``);
+the peers are npm ``kue`` and npm ``bullmq`` (bench/node/peer.js). All
+use the same Redis server started by the bench, flushed before each
+run. Runs are interleaved, repeated, and the median is kept; the figure
+that matters is the ratio to Kue measured in the same run.
+"""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import save, table
+from tests.support import PYTHON, ROOT, RedisServer, base_env
+
+NODE_DIR = ROOT / "bench" / "node"
+QUEUING_DIR = ROOT / "queuing_system"
+JOBS = int(os.environ.get("BENCH_QUEUE_JOBS", "10000"))
+CONCURRENCY = 2
+ROUNDS = int(os.environ.get("BENCH_QUEUE_ROUNDS", "3"))
+CHUNK = 500
+
+
+async def noop(job: Any) -> None:
+    """Process a benchmark job by doing nothing."""
+
+
+def ensure_node_modules() -> None:
+    """Install the Node peers with ``npm ci`` when node_modules is missing."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        raise SystemExit("bench queue: node and npm are needed "
+                         "(sudo apt-get install nodejs npm)")
+    if not (NODE_DIR / "node_modules").is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
+                       cwd=str(NODE_DIR), check=True)
+
+
+def start_worker(args: list, cwd: Path, env: dict,
+                 ready: str) -> subprocess.Popen:
+    """Start a worker process and wait until it says it is ready."""
+    proc = subprocess.Popen(args, cwd=str(cwd), env=env, text=True,
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    line = proc.stdout.readline()
+    if ready not in line:
+        proc.kill()
+        raise RuntimeError("worker did not start: " + line
+                           + proc.stdout.read())
+    return proc
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    """Stop a worker with SIGTERM and wait for it."""
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def run_ours(url: str) -> float:
+    """Time 10,000 jobs through kue.py; return seconds."""
+    sys.path.insert(0, str(QUEUING_DIR))
+    from kue import create_queue, wait_all
+
+    env = base_env(REDIS_URL=url, PYTHONPATH=str(ROOT))
+    worker = start_worker(
+        [PYTHON, "-m", "worker", "--queue",
+         "bench:{}=bench.bench_queue:noop".format(CONCURRENCY)],
+        QUEUING_DIR, env, "worker: processing")
+    queue = create_queue(url, remove_on_complete=True,
+                         events_max_len=100000)
+    try:
+        started = time.perf_counter()
+        jobs = []
+        for first in range(0, JOBS, CHUNK):
+            jobs += queue.create_bulk(
+                "bench", ({"i": n} for n in range(first,
+                                                   min(first + CHUNK, JOBS))))
+        if not wait_all(jobs, 300):
+            raise RuntimeError("ours: jobs did not all complete")
+        return time.perf_counter() - started
+    finally:
+        queue.shutdown()
+        stop_worker(worker)
+
+
+def run_node(lib: str, url: str) -> float:
+    """Time 10,000 jobs through a Node peer; return seconds."""
+    env = base_env()
+    worker = start_worker(
+        ["node", "peer.js", lib, "worker", url, str(JOBS),
+         str(CONCURRENCY)], NODE_DIR, env, "ready")
+    try:
+        done = subprocess.run(
+            ["node", "peer.js", lib, "produce", url, str(JOBS),
+             str(CONCURRENCY)], cwd=str(NODE_DIR), env=env,
+            capture_output=True, text=True, timeout=300, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+    finally:
+        stop_worker(worker)
+
+
+def main() -> None:
+    """Run the rounds, print and save the table."""
+    ensure_node_modules()
+    server = RedisServer().start()
+    import redis
+
+    client = redis.Redis.from_url(server.url)
+    runners = {"kue.py (bullmq-py)": lambda: run_ours(server.url),
+               "npm kue": lambda: run_node("kue", server.url),
+               "npm bullmq": lambda: run_node("bullmq", server.url)}
+    times: dict = {name: [] for name in runners}
+    try:
+        for _ in range(ROUNDS):
+            for name, runner in runners.items():
+                client.flushall()
+                times[name].append(runner())
+                print("{}: {:.2f}s".format(name, times[name][-1]),
+                      flush=True)
+    finally:
+        server.stop()
+    rate = {name: JOBS / statistics.median(values)
+            for name, values in times.items()}
+    rows = [[name, "{:.0f}".format(rate[name]),
+             "{:.2f}x".format(rate[name] / rate["npm kue"]),
+             "{:.2f}x".format(rate[name] / rate["npm bullmq"])]
+            for name in runners]
+    save("queue", table(
+        "Job queue, end to end: {} no-op jobs, concurrency {}, median of {}"
+        .format(JOBS, CONCURRENCY, ROUNDS),
+        ["queue", "jobs/s", "vs npm kue", "vs npm bullmq"], rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -124,12 +124,18 @@ def _current_revision(conn: object) -> Optional[str]:
 
 @contextlib.contextmanager
 def _sqlite_file_lock(target: Engine) -> object:
-    """Hold an exclusive flock on a SQLite file while migrating it."""
+    """Hold an exclusive flock next to a SQLite file while migrating it.
+
+    The lock is a separate ``<file>-migrate-lock`` file: closing any
+    descriptor of the database file itself would drop the POSIX locks
+    SQLite holds on it in this process, and another process could then
+    take the database for unused and delete its WAL (losing commits).
+    """
     path = target.url.database if target.dialect.name == "sqlite" else None
     if not path or path == ":memory:":
         yield
         return
-    with open(path, "a+b") as handle:
+    with open(path + "-migrate-lock", "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

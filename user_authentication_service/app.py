@@ -219,7 +219,8 @@ def _register_routes(app: Flask, limiter: Limiter) -> None:
     config = app.config
     register = limiter.limit(lambda: config["RATELIMIT_REGISTER"])
     log_in = limiter.limit(lambda: config["RATELIMIT_LOGIN"])
-    reset = limiter.limit(lambda: config["RATELIMIT_RESET"])
+    reset = limiter.shared_limit(lambda: config["RATELIMIT_RESET"],
+                                 scope="reset_password")
     app.add_url_rule("/", view_func=index, methods=["GET"])
     app.add_url_rule("/users", view_func=register(users), methods=["POST"])
     app.add_url_rule("/sessions", view_func=log_in(login), methods=["POST"])

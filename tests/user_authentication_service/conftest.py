@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from tests.support import PYTHON, ROOT, ServerProcess, base_env, http_get_ok
 
@@ -59,20 +59,28 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+def build_app(database_url: str, clock: FakeClock,
+              **overrides: object) -> object:
+    """Build an in-process app with test settings plus overrides."""
+    from app import create_app
+
+    config = {"DATABASE_URL": database_url, "BCRYPT_ROUNDS": 4,
+              "RESET_TOKEN_TTL": 60, "CLOCK": clock,
+              "RATELIMIT_STORAGE_URI": "memory://"}
+    config.update(overrides)
+    return create_app(config)
+
+
 @pytest.fixture
 def make_app(database_url: str, clock: FakeClock) -> Callable:
     """Return a builder of in-process apps on the test's database."""
-    from app import create_app
+    return lambda **overrides: build_app(database_url, clock, **overrides)
 
-    def build(**overrides: object) -> object:
-        """Build an app with test settings plus the given overrides."""
-        config = {"DATABASE_URL": database_url, "BCRYPT_ROUNDS": 4,
-                  "RESET_TOKEN_TTL": 60, "CLOCK": clock,
-                  "RATELIMIT_STORAGE_URI": "memory://"}
-        config.update(overrides)
-        return create_app(config)
 
-    return build
+@pytest.fixture
+def make_edge_app(sqlite_url: str, clock: FakeClock) -> Callable:
+    """Return a builder of apps on SQLite, for checks of the HTTP edge."""
+    return lambda **overrides: build_app(sqlite_url, clock, **overrides)
 
 
 @pytest.fixture
@@ -91,11 +99,16 @@ def auth(database_url: str, clock: FakeClock) -> object:
 
 
 def count_users(database_url: str) -> int:
-    """Count the rows of the users table, straight from the database."""
+    """Count the rows of the users table, straight from the database.
+
+    A database where the table was never created counts zero users.
+    """
     url = database_url.replace("postgresql://", "postgresql+psycopg://")
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
+            if not inspect(conn).has_table("users"):
+                return 0
             return conn.execute(text("SELECT COUNT(*) FROM users")).scalar()
     finally:
         engine.dispose()

@@ -73,8 +73,8 @@ def wrk(url: str, seconds: int = 5, connections: int = 16,
     finally:
         os.unlink(script)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _seconds(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = _seconds(re.search(r"99%\s+(\S+)", out).group(1))
+    p50 = _seconds(re.search(r"^\s+50%\s+(\S+)\s*$", out, re.M).group(1))
+    p99 = _seconds(re.search(r"^\s+99%\s+(\S+)\s*$", out, re.M).group(1))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     return {"rps": rps, "p50": p50, "p99": p99,

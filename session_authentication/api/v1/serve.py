@@ -29,15 +29,27 @@ def _int_env(name: str, default: int) -> int:
     return max(value, 1)
 
 
+def _positive_int(text: str) -> int:
+    """Read a command-line count that must be 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            "{!r} is not a positive integer".format(text))
+    return value
+
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Read the command line (defaults from the environment)."""
     parser = argparse.ArgumentParser(
         prog="python3 -m api.v1.serve",
         description="Serve the users API with granian (WSGI).")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--workers", type=_positive_int, default=None,
                         help="worker processes (WEB_CONCURRENCY, "
                              "default: CPU cores)")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=_positive_int, default=None,
                         help="threads per worker (WEB_THREADS, default 4)")
     return parser.parse_args(argv)
 

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Start-up rules of the users API servers, run as real commands.
+
+A configuration the API cannot run with stops both the development
+server (``python3 -m api.v1.app``) and the production server
+(``python3 -m api.v1.serve``) with one line on stderr and status 2,
+never a traceback; memory-session modes run in exactly one process.
+"""
+import subprocess
+from pathlib import Path
+from typing import Callable, List
+
+import pytest
+
+from tests.session_authentication.conftest import SA_DIR, Api
+from tests.support import PYTHON, ServerProcess, base_env, free_port
+
+APP = ["-m", "api.v1.app"]
+SERVE = ["-m", "api.v1.serve"]
+EMAIL = "bob@hbtn.io"
+PASSWORD = "H0lbertonSchool98!"
+
+
+def run_refused(args: List[str], tmp_path: Path, **env: str) -> str:
+    """Run a server command that must refuse to start; return its line."""
+    environment = base_env(PYTHONPATH=str(SA_DIR), API_HOST="127.0.0.1",
+                           API_PORT="1", BCRYPT_ROUNDS="4",
+                           DATABASE_URL="sqlite:///{}".format(
+                               tmp_path / "refused.db"))
+    environment.pop("AUTH_TYPE", None)
+    environment.update(env)
+    done = subprocess.run([PYTHON] + args, cwd=tmp_path, env=environment,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr + done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("users API cannot start: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("auth_type, workers", [
+    ("session_auth", ["--workers", "3"]),
+    ("session_exp_auth", ["--workers", "2"])])
+def test_memory_sessions_refuse_several_workers(
+        tmp_path: Path, auth_type: str, workers: List[str]) -> None:
+    """Memory sessions cannot be spread over processes: exit 2, one line."""
+    line = run_refused(SERVE + workers, tmp_path, AUTH_TYPE=auth_type)
+    assert auth_type in line and "session_db_auth" in line
+
+
+def test_memory_sessions_refuse_web_concurrency(tmp_path: Path) -> None:
+    """WEB_CONCURRENCY=3 is refused the same way as --workers 3."""
+    line = run_refused(SERVE, tmp_path, AUTH_TYPE="session_auth",
+                       WEB_CONCURRENCY="3")
+    assert "3 worker processes" in line
+
+
+@pytest.mark.parametrize("command", [APP, SERVE], ids=["app", "serve"])
+def test_unknown_auth_type_is_refused(tmp_path: Path,
+                                      command: List[str]) -> None:
+    """An unknown AUTH_TYPE names itself and the valid ones; exit 2."""
+    line = run_refused(command, tmp_path, AUTH_TYPE="sesion_auth")
+    assert "sesion_auth" in line and "session_db_auth" in line
+
+
+@pytest.mark.parametrize("command", [APP, SERVE], ids=["app", "serve"])
+@pytest.mark.parametrize("url", [
+    "postgresql://nobody@127.0.0.1:1/x",
+    "sqlite:////nonexistent-folder/users.db"], ids=["postgres", "sqlite"])
+def test_unreachable_database_is_refused(tmp_path: Path, command: List[str],
+                                         url: str) -> None:
+    """A database that cannot be reached stops the server; exit 2."""
+    line = run_refused(command, tmp_path, AUTH_TYPE="session_db_auth",
+                       DATABASE_URL=url)
+    assert "cannot prepare the database" in line
+
+
+def test_unreachable_redis_is_refused_by_serve(tmp_path: Path) -> None:
+    """The production server checks Redis before serving Redis sessions."""
+    line = run_refused(SERVE, tmp_path, AUTH_TYPE="session_redis_auth",
+                       REDIS_URL="redis://127.0.0.1:1/0")
+    assert "Connection" in line
+
+
+@pytest.mark.parametrize("bad", [["--workers", "-1"], ["--threads", "0"]])
+def test_bad_worker_counts_are_usage_errors(tmp_path: Path,
+                                            bad: List[str]) -> None:
+    """Counts below 1 or not numbers are argparse errors: exit 2."""
+    done = subprocess.run(
+        [PYTHON] + SERVE + bad, cwd=tmp_path,
+        env=base_env(PYTHONPATH=str(SA_DIR)), capture_output=True,
+        text=True, timeout=60)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "error: argument" in done.stderr
+
+
+def test_memory_sessions_served_by_one_process(
+        api_env: dict, tmp_path: Path, make_user: Callable) -> None:
+    """Without --workers, session_auth runs one process: sessions hold."""
+    port = free_port()
+    env = dict(api_env, AUTH_TYPE="session_auth", API_PORT=str(port))
+    env.pop("WEB_CONCURRENCY", None)
+    server = ServerProcess([PYTHON] + SERVE, cwd=tmp_path, env=env,
+                           port=port)
+    try:
+        server.start()
+        api = Api(server)
+        make_user(EMAIL, PASSWORD)
+        login = api.login(EMAIL, PASSWORD)
+        assert login.status_code == 200, login.text
+        cookies = {"_my_session_id": login.cookies["_my_session_id"]}
+        for _ in range(20):
+            assert api.get("/users/me", cookies=cookies).status_code == 200
+        assert "with 1 worker process(es)" in server.output()
+    finally:
+        server.kill()

@@ -15,6 +15,7 @@ from flask import Flask, Response, abort, current_app, jsonify, redirect
 from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -44,6 +45,12 @@ def load_config(overrides: Optional[dict] = None) -> dict:
         if value:
             config[key] = value
     config.update(overrides or {})
+    for key in ("RATELIMIT_LOGIN", "RATELIMIT_REGISTER", "RATELIMIT_RESET"):
+        try:
+            parse_many(config[key])
+        except ValueError:
+            raise ValueError("{} is not a rate limit such as '60/minute': "
+                             "{!r}".format(key, config[key])) from None
     secure = config["SESSION_COOKIE_SECURE"]
     if isinstance(secure, str):
         config["SESSION_COOKIE_SECURE"] = secure.strip().lower() in (
@@ -265,8 +272,12 @@ def main() -> None:
             port=int(os.environ.get("API_PORT", "5000")))
 
 
-AUTH = Auth(database_url=load_config()["DATABASE_URL"])
-app = create_app(auth=AUTH)
+try:
+    AUTH = Auth(database_url=load_config()["DATABASE_URL"])
+    app = create_app(auth=AUTH)
+except ValueError as error:
+    sys.exit("user_authentication_service: bad configuration: {}".format(
+        error))
 
 
 if __name__ == "__main__":

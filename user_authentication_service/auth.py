@@ -64,9 +64,13 @@ def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    value = int(raw)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
     if value <= 0:
-        raise ValueError("{} must be a positive integer".format(name))
+        raise ValueError("{} must be a positive integer, not {!r}".format(
+            name, raw))
     return value
 
 

@@ -13,8 +13,9 @@ import os
 import threading
 from typing import Any, Optional
 
-from sqlalchemy import create_engine, event, update
+from sqlalchemy import bindparam, create_engine, event, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql import Select
 from sqlalchemy.exc import (DBAPIError, IntegrityError,
                             InvalidRequestError)
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -64,6 +65,7 @@ class DB:
         self.__engine: Optional[Engine] = None
         self.__session: Optional[scoped_session] = None
         self.__lock = threading.Lock()
+        self.__lookups: dict = {}
 
     @property
     def _engine(self) -> Engine:
@@ -115,14 +117,32 @@ class DB:
         when no argument or an unknown attribute is given.
         """
         _check_attributes(kwargs, InvalidRequestError)
-        session = self._session
-        try:
-            user = session.query(User).filter_by(**kwargs).first()
-        finally:
-            self._done()
-        if user is None:
+        statement = self._lookup(tuple(sorted(
+            (name, kwargs[name] is None) for name in kwargs)))
+        params = {name: value for name, value in kwargs.items()
+                  if value is not None}
+        with self._engine.connect() as conn:
+            row = conn.execute(statement, params).first()
+        if row is None:
             raise NoResultFound("no user matches {}".format(sorted(kwargs)))
-        return user
+        return User(**row._mapping)
+
+    def _lookup(self, shape: tuple) -> Select:
+        """Return the cached SELECT for a set of (column, is None) filters.
+
+        Look-ups are the hot path (every authenticated request), so they
+        skip the ORM session: one Core statement, compiled once, and a
+        detached ``User`` built from the row.
+        """
+        statement = self.__lookups.get(shape)
+        if statement is None:
+            table = User.__table__
+            clauses = [table.c[name].is_(None) if is_none
+                       else table.c[name] == bindparam(name)
+                       for name, is_none in shape]
+            statement = select(table).where(*clauses).limit(1)
+            self.__lookups[shape] = statement
+        return statement
 
     def update_user(self, user_id: int, **kwargs: Any) -> None:
         """Update a user's attributes (ValueError for unknown ones).

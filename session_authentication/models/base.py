@@ -10,8 +10,9 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Iterable, List, Optional, TypeVar
 
-from sqlalchemy import DateTime, String, delete, func, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import DateTime, String, bindparam, delete, func, select
+from sqlalchemy.orm import (DeclarativeBase, Mapped, mapped_column,
+                            make_transient_to_detached)
 from sqlalchemy.types import TypeDecorator
 
 from models import db
@@ -126,7 +127,60 @@ class Base(Model):
     @classmethod
     def _column_keys(cls) -> List[str]:
         """Return the attribute names of the class's columns."""
-        return [attr.key for attr in cls.__mapper__.column_attrs]
+        keys = cls.__dict__.get("_column_keys_cache")
+        if keys is None:
+            keys = [attr.key for attr in cls.__mapper__.column_attrs]
+            cls._column_keys_cache = keys
+        return keys
+
+    @classmethod
+    def _row_keys(cls) -> List[str]:
+        """Return the attribute names of the table's columns, in order.
+
+        ``select(cls.__table__)`` rows carry the values in this order.
+        """
+        keys = cls.__dict__.get("_row_keys_cache")
+        if keys is None:
+            by_column = {attr.columns[0].key: attr.key
+                         for attr in cls.__mapper__.column_attrs}
+            keys = [by_column[column.key] for column in cls.__table__.c]
+            cls._row_keys_cache = keys
+        return keys
+
+    @classmethod
+    def from_row(cls: type[T], row: tuple) -> T:
+        """Build a detached object from a ``select(cls.__table__)`` row.
+
+        The object is what a closed ORM session would leave: every
+        column loaded, no pending change, its identity known, so it can
+        be changed and saved (an UPDATE) or removed like a loaded one.
+        """
+        obj = cls.__mapper__.class_manager.new_instance()
+        values = obj.__dict__
+        for key, value in zip(cls._row_keys(), row):
+            values[key] = value
+        make_transient_to_detached(obj)
+        return obj
+
+    @classmethod
+    def _prepared(cls, columns: tuple) -> db.Prepared:
+        """Return the prepared SELECT of the rows whose given columns
+        (attribute names) equal bound values, oldest first."""
+        cache = cls.__dict__.get("_prepared_cache")
+        if cache is None:
+            cache = {}
+            cls._prepared_cache = cache
+        found = cache.get(columns)
+        if found is None:
+            table = cls.__table__
+            attrs = cls.__mapper__.column_attrs
+            query = select(table)
+            for key in columns:
+                query = query.where(attrs[key].columns[0] == bindparam(key))
+            found = db.Prepared(query.order_by(table.c.created_at,
+                                               table.c.id))
+            cache[columns] = found
+        return found
 
     def to_json(self, for_serialization: bool = False) -> dict:
         """Return a dict of the public attributes, datetimes as strings.
@@ -174,8 +228,8 @@ class Base(Model):
         """Return the object with this id, or None when there is none."""
         if not isinstance(id, str) or not id or not storable_text(id):
             return None
-        with db.session() as session:
-            return session.get(cls, id)
+        row = cls._prepared(("id",)).first(id=id)
+        return None if row is None else cls.from_row(row)
 
     @classmethod
     def search(cls: type[T], attributes: Optional[dict] = None) -> List[T]:
@@ -191,6 +245,9 @@ class Base(Model):
                 return []
             if isinstance(value, str) and not storable_text(value):
                 return []
+        if all(isinstance(value, str) for value in attributes.values()):
+            return [cls.from_row(row) for row in cls._prepared(
+                tuple(sorted(attributes))).rows(**attributes)]
         query = select(cls).filter_by(**attributes).order_by(
             cls.created_at, cls.id)
         with db.session() as session:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Optional
 
 from flask import Request
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from api.v1.auth.session_auth import plausible_session_id
@@ -17,6 +17,13 @@ from api.v1.auth.session_exp_auth import SessionExpAuth
 from models import db
 from models.user import User
 from models.user_session import UserSession
+
+
+SESSION_USER = db.Prepared(
+    select(User.__table__, UserSession.__table__.c.created_at)
+    .join(UserSession.__table__,
+          UserSession.__table__.c.user_id == User.__table__.c.id)
+    .where(UserSession.__table__.c.session_id == bindparam("session_id")))
 
 
 class SessionDBAuth(SessionExpAuth):
@@ -53,21 +60,21 @@ class SessionDBAuth(SessionExpAuth):
 
     def current_user(self, request: Optional[Request] = None
                      ) -> Optional[User]:
-        """Return the session's User with one query joining both tables."""
+        """Return the session's User with one query joining both tables.
+
+        The query is prepared once (see models.db.Prepared): every
+        request still reads the session and the user from the database.
+        """
         session_id = self.session_cookie(request)
         if not plausible_session_id(session_id):
             return None
-        with db.session() as session:
-            row = session.execute(
-                select(User, UserSession.created_at)
-                .join(UserSession, UserSession.user_id == User.id)
-                .where(UserSession.session_id == session_id)).first()
+        row = SESSION_USER.first(session_id=session_id)
         if row is None:
             return None
-        if self.expired(row.created_at):
+        if self.expired(row[-1]):
             self.forget_session(session_id)
             return None
-        return row.User
+        return User.from_row(row[:-1])
 
     def forget_session(self, session_id: str) -> None:
         """Delete the session's row."""

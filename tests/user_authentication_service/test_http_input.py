@@ -242,3 +242,18 @@ def test_database_unreachable_503_json(make_edge_app: Callable,
                                               "password": "pwd"})
     assert_json_error(response, 503)
     assert json.loads(response.data) == {"message": "database unavailable"}
+
+
+def test_rate_limits_shared_through_redis(make_edge_app: Callable,
+                                          redis_url: str) -> None:
+    """With RATELIMIT_STORAGE_URI on Redis, two app processes share counts."""
+    settings = {"RATELIMIT_REGISTER": "2/minute",
+                "RATELIMIT_STORAGE_URI": redis_url}
+    first = make_edge_app(**settings).test_client()
+    second = make_edge_app(**settings).test_client()
+    first.post("/users", data={"email": "a@b.c", "password": "pwd"})
+    second.post("/users", data={"email": "b@b.c", "password": "pwd"})
+    assert_json_error(first.post("/users", data={
+        "email": "c@b.c", "password": "pwd"}), 429)
+    assert_json_error(second.post("/users", data={
+        "email": "d@b.c", "password": "pwd"}), 429)

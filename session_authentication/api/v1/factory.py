@@ -55,10 +55,12 @@ def check_authentication() -> None:
 
     401 without credentials (no Authorization header, no session
     cookie); 403 when they identify no user; else request.current_user.
+    CORS preflights (OPTIONS) carry no credentials and get no data, so
+    they are answered without authentication.
     """
     request.current_user = None
     mechanism = current_app.extensions["auth"]
-    if mechanism is None:
+    if mechanism is None or request.method == "OPTIONS":
         return
     if not mechanism.require_auth(request.path, EXCLUDED_PATHS):
         return

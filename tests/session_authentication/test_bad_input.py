@@ -176,6 +176,19 @@ def check_wrong_method_is_405_json(
         assert_json_error(response, 405, "Method Not Allowed")
 
 
+def check_cors_preflight_needs_no_credentials(
+        session_api: Tuple[object, dict, str]) -> None:
+    """A CORS preflight (OPTIONS, no credentials) gets 200 and no data."""
+    api, _, _ = session_api
+    for path in ("/users", "/users/me", "/stats"):
+        response = requests.options(api.url + path, timeout=30, headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST"})
+        assert response.status_code == 200, response.text
+        assert response.content == b""
+        assert "Access-Control-Allow-Origin" in response.headers
+
+
 ODD_COOKIES = ['"quoted"', "a;b", "x" * 3000, "\u2603", "0" * 36,
                "00000000-0000-0000-0000-000000000000", "%00", "' OR 1=1"]
 
@@ -290,6 +303,7 @@ def test_session_api_bad_input(session_api: Tuple[object, dict, str],
     check_update_user_bad_bodies_change_nothing(session_api)
     check_unknown_and_odd_ids_are_404_json(session_api)
     check_wrong_method_is_405_json(session_api)
+    check_cors_preflight_needs_no_credentials(session_api)
     check_odd_session_cookies_are_403_and_create_nothing(session_api,
                                                          database_url)
     check_login_odd_input_is_4xx_json_without_session(session_api,

@@ -20,25 +20,34 @@ PASSWORD = "H0lbertonSchool98!"
 COOKIE = "_my_session_id"
 
 
-@pytest.mark.parametrize("auth_type", ["session_db_auth",
-                                       "session_redis_auth"])
+@pytest.mark.parametrize("auth_type, production", [
+    ("session_db_auth", True), ("session_redis_auth", True),
+    ("session_db_auth", False)], ids=["db", "redis", "db-dev-server"])
 def test_sessions_and_users_survive_kill_9(
         start_api: Callable, make_user: Callable, redis_url: str,
-        auth_type: str) -> None:
-    """Log in, add a user, kill -9 the server, restart: both still there."""
-    api = start_api(auth_type, production=True, workers=2,
+        database_url: str, auth_type: str, production: bool) -> None:
+    """Log in, add a user, kill -9 the server, restart: both still there.
+
+    The user is made by another process while the server runs, and the
+    session row is read back by a third connection: the server's commits
+    must be visible to everyone (a SQLite WAL deleted under a running
+    server once made them vanish).
+    """
+    api = start_api(auth_type, production=production, workers=2,
                     REDIS_URL=redis_url)
     user_id = make_user(EMAIL, PASSWORD)
     login = api.login(EMAIL, PASSWORD)
     assert login.status_code == 200, login.text
     cookies = {COOKIE: login.cookies[COOKIE]}
+    if auth_type == "session_db_auth":
+        assert count_rows(database_url, "api_user_sessions") == 1
     created = api.post("/users", cookies=cookies, json={
         "email": "alice@hbtn.io", "password": "pwd", "first_name": "Alice"})
     assert created.status_code == 201, created.text
     api.server.kill()
     assert api.server.proc.returncode is not None
 
-    again = start_api(auth_type, production=True, workers=2,
+    again = start_api(auth_type, production=production, workers=2,
                       REDIS_URL=redis_url)
     me = again.get("/users/me", cookies=cookies)
     assert me.status_code == 200, me.text

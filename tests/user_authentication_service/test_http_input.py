@@ -131,10 +131,15 @@ def test_profile_and_logout_odd_cookies_403(edge_client: Any,
     assert_json_error(edge_client.delete("/sessions"), 403)
 
 
-def test_raw_garbage_cookie_header_403(edge_client: Any) -> None:
+@pytest.mark.parametrize("header", [
+    'session_id="unterminated; ;=; \x7f', "session_id", "=;=;=",
+    "session_id=a; session_id=b", "session_id=" + "x" * 8000,
+    "session_id=75c89af8-1729-44d9-a592-41b5e59de9a1\x00"])
+def test_raw_garbage_cookie_header_403(make_edge_app: Callable,
+                                       header: str) -> None:
     """A Cookie header that does not parse is just no session: 403."""
-    response = edge_client.get("/profile", headers={
-        "Cookie": "session_id=\"unterminated; ;=; \x7f"})
+    client = make_edge_app().test_client(use_cookies=False)
+    response = client.get("/profile", headers={"Cookie": header})
     assert_json_error(response, 403)
 
 
@@ -233,15 +238,22 @@ def test_rate_limits_answer_429_json(make_edge_app: Callable) -> None:
     assert client.get("/profile").status_code == 403
 
 
-def test_database_unreachable_503_json(make_edge_app: Callable,
-                                       tmp_path: Any) -> None:
-    """When the database cannot be opened the answer is 503 JSON."""
-    url = "sqlite:///{}".format(tmp_path / "missing" / "dir" / "a.db")
-    client = make_edge_app(DATABASE_URL=url).test_client()
+def test_database_unreachable_503_json_then_recovers(
+        make_edge_app: Callable, tmp_path: Any) -> None:
+    """While the database cannot be opened: 503 JSON; then it recovers."""
+    folder = tmp_path / "missing"
+    url = "sqlite:///{}".format(folder / "a.db")
+    client = make_edge_app(DATABASE_URL=url).test_client(use_cookies=False)
     response = client.post("/sessions", data={"email": "a@b.c",
                                               "password": "pwd"})
     assert_json_error(response, 503)
     assert json.loads(response.data) == {"message": "database unavailable"}
+    assert_json_error(client.get("/profile", headers={
+        "Cookie": "session_id=75c89af8-1729-44d9-a592-41b5e59de9a1"}), 503)
+    folder.mkdir()
+    created = client.post("/users", data={"email": "a@b.c",
+                                          "password": "pwd"})
+    assert created.status_code == 200
 
 
 def test_rate_limits_shared_through_redis(make_edge_app: Callable,
@@ -257,3 +269,15 @@ def test_rate_limits_shared_through_redis(make_edge_app: Callable,
         "email": "c@b.c", "password": "pwd"}), 429)
     assert_json_error(second.post("/users", data={
         "email": "d@b.c", "password": "pwd"}), 429)
+
+
+def test_raw_cookie_header_reaches_the_app(make_edge_app: Callable) -> None:
+    """Control for the raw-header cases: a good raw Cookie header works."""
+    client = make_edge_app().test_client(use_cookies=False)
+    client.post("/users", data={"email": "a@b.c", "password": "pwd"})
+    login = client.post("/sessions", data={"email": "a@b.c",
+                                           "password": "pwd"})
+    session_id = login.headers["Set-Cookie"].split(";")[0].split("=")[1]
+    response = client.get("/profile", headers={
+        "Cookie": "other=1; session_id={}; x=2".format(session_id)})
+    assert response.get_json() == {"email": "a@b.c"}

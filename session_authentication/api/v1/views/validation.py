@@ -2,7 +2,7 @@
 """Checks of untrusted input, done once at the edge of the API."""
 from typing import Optional
 
-from flask import request
+from flask import abort, request
 
 from models.base import storable_text
 
@@ -14,8 +14,27 @@ class BadField(ValueError):
     """Raised for a field of the wrong type, too long, or not storable."""
 
 
+def streamed_body_too_large() -> bool:
+    """Tell whether a body sent without Content-Length exceeds the limit.
+
+    Werkzeug silently cuts such a (chunked) body at MAX_CONTENT_LENGTH;
+    one more byte waiting behind the cut means the body was too large.
+    """
+    limit = request.max_content_length
+    if request.content_length is not None or limit is None:
+        return False
+    if len(request.get_data()) < limit:
+        return False
+    return bool(request.environ["wsgi.input"].read(1))
+
+
 def json_object() -> Optional[dict]:
-    """Return the request's JSON object body, or None when it is not one."""
+    """Return the request's JSON object body, or None when it is not one.
+
+    Aborts with 413 when a streamed body exceeds MAX_CONTENT_LENGTH.
+    """
+    if streamed_body_too_large():
+        abort(413)
     body = request.get_json(silent=True)
     return body if isinstance(body, dict) else None
 

@@ -308,3 +308,45 @@ def test_session_api_bad_input(session_api: Tuple[object, dict, str],
                                                          database_url)
     check_login_odd_input_is_4xx_json_without_session(session_api,
                                                       database_url)
+
+
+def test_production_server_bad_input(start_api: Callable,
+                                     make_user: Callable) -> None:
+    """On granian too: oversized (even chunked) bodies 413, bad JSON 400.
+
+    Bytes that are not valid HTTP (raw non-UTF-8 in the request line or a
+    header) are refused by granian itself with a bodiless 400 before the
+    app sees them: still a 4xx, never a 500.
+    """
+    api = start_api("basic_auth", production=True, workers=2)
+    make_user(EMAIL, PASSWORD)
+    headers = dict(basic(EMAIL, PASSWORD), **JSON_HEADERS)
+    before = user_count(api, headers=headers)
+
+    def chunks(size: int) -> Iterator[bytes]:
+        """Yield a JSON body of about size bytes, chunk by chunk."""
+        yield b'{"email": "chunked@b.io", "password": "pwd", "last_name": "'
+        for _ in range(size // 1000):
+            yield b"x" * 1000
+        yield b'"}'
+
+    assert_json_error(api.post("/users", data=chunks(70000),
+                               headers=headers), 413)
+    assert_json_error(api.post("/users", data=b"{" + b" " * 70000 + b"}",
+                               headers=headers), 413)
+    for body in BAD_CREATE_BODIES:
+        assert_json_error(api.post("/users", data=body[0], headers=headers),
+                          body[1], body[2])
+    assert_json_error(requests.patch(api.url + "/users", headers=headers,
+                                     timeout=30), 405)
+    for extra in (b"", b"Cookie: _my_session_id=\xff\x00\r\n"):
+        status, _, _ = raw_get(api.server.port, b"/api/v1/users/\xff",
+                               extra + b"Authorization: "
+                               + headers["Authorization"].encode()
+                               + b"\r\n")
+        assert 400 <= status < 500
+    assert user_count(api, headers=headers) == before
+    created = api.post("/users", data=chunks(0), headers=headers)
+    assert created.status_code == 201, created.text
+    assert user_count(api, headers=headers) == before + 1
+    assert "Traceback" not in api.server.output()

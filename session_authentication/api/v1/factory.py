@@ -58,17 +58,20 @@ def check_authentication() -> None:
     CORS preflights (OPTIONS) carry no credentials and get no data, so
     they are answered without authentication.
     """
-    request.current_user = None
+    # The request object itself, not the context-local proxy: each
+    # attribute read through the proxy costs a context lookup.
+    current = request._get_current_object()
+    current.current_user = None
     mechanism = current_app.extensions["auth"]
-    if mechanism is None or request.method == "OPTIONS":
+    if mechanism is None or current.method == "OPTIONS":
         return
-    if not mechanism.require_auth(request.path, EXCLUDED_PATHS):
+    if not mechanism.require_auth(current.path, EXCLUDED_PATHS):
         return
-    if mechanism.authorization_header(request) is None \
-            and mechanism.session_cookie(request) is None:
+    if mechanism.authorization_header(current) is None \
+            and mechanism.session_cookie(current) is None:
         abort(401)
-    request.current_user = mechanism.current_user(request)
-    if request.current_user is None:
+    current.current_user = mechanism.current_user(current)
+    if current.current_user is None:
         abort(403)
 
 

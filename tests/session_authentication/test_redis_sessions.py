@@ -5,6 +5,7 @@ Keys are read back with redis-py; the outage test stops a Redis server
 of its own, checks the API answers 503 JSON, then starts Redis again on
 the same port and checks the API recovers without a restart.
 """
+import signal
 import time
 from typing import Callable
 
@@ -116,3 +117,26 @@ def test_redis_outage_is_503_and_recovers(
     me = api.get("/users/me", cookies={COOKIE: login.cookies[COOKIE]})
     assert me.status_code == 200 and me.json()["id"] == user_id
     assert "Traceback" not in api.server.output()
+
+
+def test_hung_redis_is_503_and_recovers(
+        start_api: Callable, make_user: Callable,
+        redis_server_factory: Callable) -> None:
+    """A Redis that stops answering (SIGSTOP): 503 JSON, then back to 200.
+
+    Unlike a stopped server, a frozen one keeps its data: the same
+    session works again once Redis resumes (SIGCONT).
+    """
+    server = redis_server_factory()
+    api = start_api("session_redis_auth", REDIS_URL=server.url)
+    make_user(EMAIL, PASSWORD)
+    login = api.login(EMAIL, PASSWORD)
+    assert login.status_code == 200, login.text
+    cookies = {COOKIE: login.cookies[COOKIE]}
+    server.proc.send_signal(signal.SIGSTOP)
+    try:
+        assert_json_error(api.get("/users/me", cookies=cookies), 503,
+                          "Service Unavailable")
+    finally:
+        server.proc.send_signal(signal.SIGCONT)
+    assert api.get("/users/me", cookies=cookies).status_code == 200

@@ -10,8 +10,9 @@
    ratio to ``GET /`` (static JSON) on the same server. Target: >= 0.5x.
 
 Storage: a throw-away SQLite file (the embedded default); with
-BENCH_POSTGRES_URL (a database URL the bench may create tables in, such
-as a scratch database) the server runs on PostgreSQL instead.
+BENCH_POSTGRES_URL (an admin URL such as
+postgresql://postgres@127.0.0.1:5432/postgres) the server runs on a
+throw-away PostgreSQL database created on that server instead.
 Run: ``bin/bench user_auth_service``.
 """
 import os
@@ -25,7 +26,7 @@ import bcrypt
 import requests
 
 from bench.common import granian, save, table, wrk
-from tests.support import ROOT, free_port
+from tests.support import ROOT, free_port, postgres_throwaway_url
 
 APP_DIR = ROOT / "user_authentication_service"
 ROUNDS = 10
@@ -113,10 +114,14 @@ def measure(url: str, cookie: dict) -> dict:
 def main() -> None:
     """Run both measurements (interleaved, repeated) and save the table."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-uas-"))
-    database_url = os.environ.get("BENCH_POSTGRES_URL") or \
-        "sqlite:///{}".format(workdir / "a.db")
-    storage = "PostgreSQL" if "BENCH_POSTGRES_URL" in os.environ \
-        else "SQLite (WAL)"
+    admin_url = os.environ.get("BENCH_POSTGRES_URL")
+    drop = None
+    if admin_url:
+        database_url, drop = postgres_throwaway_url(admin_url)
+        storage = "PostgreSQL"
+    else:
+        database_url = "sqlite:///{}".format(workdir / "a.db")
+        storage = "SQLite (WAL)"
     parallel = parallel_checkpw_rate(WORKERS)
     server = start_service(database_url, workdir)
     try:
@@ -133,6 +138,8 @@ def main() -> None:
         runs = measure(url, cookie)
     finally:
         server.stop()
+        if drop is not None:
+            drop()
     login_ratios = [run["rps"] / (raw * WORKERS)
                     for run, raw in zip(runs["login"], runs["raw"])]
     profile_ratios = [profile["rps"] / index["rps"] for profile, index
@@ -180,7 +187,7 @@ def main() -> None:
     text += ("\nEach ratio pairs a run with its anchor measured just "
              "before it, {} rounds, median shown; login runs use {} "
              "connections, GET runs 16.\n".format(ROUNDS_EACH, 8))
-    save("user_auth_service", text)
+    save("user_auth_service" + ("_postgres" if admin_url else ""), text)
 
 
 if __name__ == "__main__":

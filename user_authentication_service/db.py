@@ -52,7 +52,7 @@ def build_engine(url: str) -> Engine:
             "check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_recycle=1800)
 
 
 class DB:
@@ -66,6 +66,7 @@ class DB:
         self.__session: Optional[scoped_session] = None
         self.__lock = threading.Lock()
         self.__lookups: dict = {}
+        self._reader: Optional[Engine] = None
 
     @property
     def _engine(self) -> Engine:
@@ -77,6 +78,8 @@ class DB:
                     create_schema(engine)
                     self.__session = scoped_session(sessionmaker(
                         bind=engine, expire_on_commit=False))
+                    self._reader = engine.execution_options(
+                        isolation_level="AUTOCOMMIT")
                     self.__engine = engine
         return self.__engine
 
@@ -121,11 +124,25 @@ class DB:
             (name, kwargs[name] is None) for name in kwargs)))
         params = {name: value for name, value in kwargs.items()
                   if value is not None}
-        with self._engine.connect() as conn:
-            row = conn.execute(statement, params).first()
+        try:
+            row = self._fetch_one(statement, params)
+        except DBAPIError as err:
+            if not err.connection_invalidated:
+                raise
+            row = self._fetch_one(statement, params)
         if row is None:
             raise NoResultFound("no user matches {}".format(sorted(kwargs)))
         return User(**row._mapping)
+
+    def _fetch_one(self, statement: Select, params: dict) -> Any:
+        """Run a look-up in autocommit mode: no BEGIN/ROLLBACK round trips.
+
+        A connection the database dropped (restart) invalidates the pool;
+        the caller retries once on a fresh connection.
+        """
+        self._engine
+        with self._reader.connect() as conn:
+            return conn.execute(statement, params).first()
 
     def _lookup(self, shape: tuple) -> Select:
         """Return the cached SELECT for a set of (column, is None) filters.

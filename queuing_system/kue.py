@@ -28,11 +28,14 @@ import inspect
 import os
 import signal
 import threading
+import time
 from typing import Any, Callable, Iterable, Optional
 
 import redis.exceptions
 from bullmq import Queue as BullQueue
 from bullmq import QueueEvents, Worker
+from bullmq.custom_errors import (DelayedError, UnrecoverableError,
+                                  WaitingChildrenError)
 
 from redis_connection import make_async_client, redis_url
 
@@ -232,6 +235,80 @@ class ActiveJob:
         return self._bridge.run(coro, DEFAULT_TIMEOUT)
 
 
+class FetchNextWorker(Worker):
+    """bullmq's worker taking its next job in the call that completes one.
+
+    Node BullMQ asks ``moveToFinished`` (one Lua script) to hand back the
+    next waiting job; bullmq-py passes ``fetch_next=False`` and makes a
+    second round trip (``moveToActive``) per job. The Lua script and
+    bullmq's main loop already support the Node way: a finished task's
+    result that is a job gets processed. Only completion is changed;
+    failures (retries, backoff) keep bullmq's own path.
+    """
+
+    async def processJob(self, job: Any, token: str) -> Any:
+        """Run one job; return the next job fetched on completion, if any.
+
+        A job fetched while the worker closes or pauses is run here, in
+        the task ``close()`` / ``pause()`` already waits for.
+        """
+        next_data = None
+        try:
+            for option in ("removeOnComplete", "removeOnFail"):
+                if option not in job.opts and option in self.opts:
+                    job.opts[option] = self.opts[option]
+            self.jobs.add((job, token))
+            controller = self.lockManager.track_job(
+                job.id, token, int(time.time() * 1000),
+                should_create_controller=self._processor_wants_signal)
+            if job.deferredFailure:
+                error = UnrecoverableError(job.deferredFailure)
+                await job.moveToFailed(error, token)
+                self.emit("failed", job, error)
+                return None
+            if controller is not None:
+                result = await self.processor(job, token, controller.signal)
+            else:
+                result = await self.processor(job, token)
+            if not self.forceClosing:
+                fetch = not (self.closing or self.paused)
+                done = await self.backend.moveToCompleted(
+                    job, result, job.opts.get("removeOnComplete", False),
+                    token, fetch_next=fetch)
+                job.returnvalue = result
+                job.attemptsMade = job.attemptsMade + 1
+                if fetch:
+                    next_data = done["result"]
+            self.emit("completed", job, result)
+        except (DelayedError, WaitingChildrenError):
+            return None
+        except Exception as err:  # noqa: BLE001 - bullmq's own handling
+            try:
+                if not self.forceClosing:
+                    await job.moveToFailed(err, token)
+                self.emit("failed", job, err)
+            except Exception as error:  # noqa: BLE001 - reported
+                self.emit("error", error, job)
+        finally:
+            self.jobs.discard((job, token))
+            self.lockManager.untrack_job(job.id)
+        return await self._next_job(next_data, token)
+
+    async def _next_job(self, next_data: Any, token: str) -> Any:
+        """Turn ``moveToFinished``'s reply into the next job (or None)."""
+        if not next_data:
+            return None
+        job_data, job_id, limit_until, delay_until = next_data
+        next_job = await self.nextJobFromJobData(
+            job_data, job_id, limit_until or 0, delay_until or 0, token)
+        if next_job is None:
+            return None
+        self.emit("active", next_job, "waiting")
+        if self.closing or self.paused:
+            return await self.processJob(next_job, token)
+        return next_job
+
+
 class TestMode:
     """Kue's ``queue.testMode``: record created jobs, touch no Redis."""
 
@@ -288,6 +365,8 @@ class Queue:
         self._bull: dict = {}
         self._followers: dict = {}
         self._pending: dict = {}
+        self._saving = 0
+        self._early: dict = {}
         self._workers: list = []
         self._lock = threading.Lock()
         self._bridge: Optional[EventLoopThread] = None
@@ -324,14 +403,24 @@ class Queue:
         by_type: dict = {}
         for job in jobs:
             by_type.setdefault(job.type, []).append(job)
-        for job_type, group in by_type.items():
-            await self._follow(job_type)
-            entries = [{"name": job_type, "data": job.data,
-                        "opts": self._bull_opts(job.opts)} for job in group]
-            added = await self._queue(job_type).addBulk(entries)
-            for job, bull_job in zip(group, added):
-                job.id, job.state = str(bull_job.id), "inactive"
-                self._pending[(job_type, job.id)] = job
+        self._saving += 1
+        try:
+            for job_type, group in by_type.items():
+                await self._follow(job_type)
+                entries = [{"name": job_type, "data": job.data,
+                            "opts": self._bull_opts(job.opts)}
+                           for job in group]
+                added = await self._queue(job_type).addBulk(entries)
+                for job, bull_job in zip(group, added):
+                    job.id, job.state = str(bull_job.id), "inactive"
+                    key = (job_type, job.id)
+                    self._pending[key] = job
+                    for name, args in self._early.pop(key, ()):
+                        self._deliver(key, name, args)
+        finally:
+            self._saving -= 1
+            if not self._saving:
+                self._early.clear()
 
     def _bull_opts(self, opts: dict) -> dict:
         """Translate a job's options into bullmq's job options."""
@@ -403,25 +492,35 @@ class Queue:
         def dispatch(args: dict, entry_id: str) -> None:
             """Send one stream entry to the job it concerns."""
             position["id"] = entry_id
-            key = (job_type, str(args.get("jobId")))
-            job = self._pending.get(key)
-            if job is None:
-                return
-            if name == "progress":
-                job.emit("progress", args.get("data"))
-                self.listeners.emit("job progress", job.id, args.get("data"))
-                return
-            del self._pending[key]
-            if name == "completed":
-                job.emit("complete", args.get("returnvalue"))
-                self.listeners.emit("job complete", job.id,
-                                    args.get("returnvalue"))
-            else:
-                job.emit("failed", args.get("failedReason"))
-                self.listeners.emit("job failed", job.id,
-                                    args.get("failedReason"))
+            self._deliver((job_type, str(args.get("jobId"))), name, args)
 
         return dispatch
+
+    def _deliver(self, key: tuple, name: str, args: dict) -> None:
+        """Turn one bullmq event into Kue's for the job it concerns.
+
+        An event may arrive while its job's ``addBulk`` has run in Redis
+        but not yet returned the id (a fast worker): while a save is in
+        flight, events of unknown jobs are kept and replayed by ``_save``.
+        """
+        job = self._pending.get(key)
+        if job is None:
+            if self._saving:
+                self._early.setdefault(key, []).append((name, args))
+            return
+        if name == "progress":
+            job.emit("progress", args.get("data"))
+            self.listeners.emit("job progress", job.id, args.get("data"))
+            return
+        del self._pending[key]
+        if name == "completed":
+            job.emit("complete", args.get("returnvalue"))
+            self.listeners.emit("job complete", job.id,
+                                args.get("returnvalue"))
+        else:
+            job.emit("failed", args.get("failedReason"))
+            self.listeners.emit("job failed", job.id,
+                                args.get("failedReason"))
 
     # -- processing ---------------------------------------------------------
 
@@ -459,7 +558,7 @@ class Queue:
             return await asyncio.get_running_loop().run_in_executor(
                 pool, handler, job)
 
-        worker = Worker(job_type, run_job, {
+        worker = FetchNextWorker(job_type, run_job, {
             "connection": make_async_client(self.url, socket_timeout=None),
             "prefix": self.prefix,
             "concurrency": concurrency,
@@ -549,8 +648,6 @@ def run_until_signal(queue: Queue, timeout: Optional[float] = 30.0) -> None:
 
 def wait_all(jobs: Iterable[Job], timeout: float) -> bool:
     """Wait until every job finished, at most ``timeout`` seconds in all."""
-    import time
-
     deadline = time.monotonic() + timeout
     for job in jobs:
         if not job.wait(max(0.0, deadline - time.monotonic())):

@@ -7,8 +7,12 @@ event; the time runs from the first enqueue to the last event. Ours is
 ``queuing_system/kue.py`` (producer here, worker ``python3 -m worker``);
 the peers are npm ``kue`` and npm ``bullmq`` (bench/node/peer.js). All
 use the same Redis server started by the bench, flushed before each
-run. Runs are interleaved, repeated, and the median is kept; the figure
-that matters is the ratio to Kue measured in the same run.
+run. Rounds are interleaved (each round runs the three once, in an order
+rotated from round to round so no queue always goes first), the medians
+are kept, and the figure that matters is the ratio to Kue measured in
+the same rounds (also given per round). The machine's load average at
+each run is recorded: other work on a shared 2-core box moves single
+rounds by tens of percent.
 """
 import json
 import os
@@ -16,6 +20,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +32,7 @@ NODE_DIR = ROOT / "bench" / "node"
 QUEUING_DIR = ROOT / "queuing_system"
 JOBS = int(os.environ.get("BENCH_QUEUE_JOBS", "10000"))
 CONCURRENCY = 2
-ROUNDS = int(os.environ.get("BENCH_QUEUE_ROUNDS", "3"))
+ROUNDS = max(1, int(os.environ.get("BENCH_QUEUE_ROUNDS", "3")))
 CHUNK = 500
 
 
@@ -56,7 +61,15 @@ def start_worker(args: list, cwd: Path, env: dict,
         proc.kill()
         raise RuntimeError("worker did not start: " + line
                            + proc.stdout.read())
+    threading.Thread(target=drain, args=(proc,), daemon=True).start()
     return proc
+
+
+def drain(proc: subprocess.Popen) -> None:
+    """Read a worker's output so a full pipe never blocks the worker."""
+    proc.output = []
+    for line in proc.stdout:
+        proc.output = (proc.output + [line])[-20:]
 
 
 def stop_worker(proc: subprocess.Popen) -> None:
@@ -89,7 +102,11 @@ def run_ours(url: str) -> float:
                 "bench", ({"i": n} for n in range(first,
                                                    min(first + CHUNK, JOBS))))
         if not wait_all(jobs, 300):
-            raise RuntimeError("ours: jobs did not all complete")
+            raise RuntimeError("ours: {} of {} jobs completed; worker: {}"
+                               .format(sum(job.state == "complete"
+                                           for job in jobs), JOBS,
+                                       "".join(getattr(worker, "output",
+                                                       []))))
         return time.perf_counter() - started
     finally:
         queue.shutdown()
@@ -122,26 +139,48 @@ def main() -> None:
     runners = {"kue.py (bullmq-py)": lambda: run_ours(server.url),
                "npm kue": lambda: run_node("kue", server.url),
                "npm bullmq": lambda: run_node("bullmq", server.url)}
-    times: dict = {name: [] for name in runners}
+    names = list(runners)
+    times: dict = {name: [] for name in names}
+    loads = []
     try:
-        for _ in range(ROUNDS):
-            for name, runner in runners.items():
+        for round_no in range(ROUNDS):
+            shift = round_no % len(names)
+            for name in names[shift:] + names[:shift]:
                 client.flushall()
-                times[name].append(runner())
-                print("{}: {:.2f}s".format(name, times[name][-1]),
-                      flush=True)
+                loads.append(os.getloadavg()[0])
+                times[name].append(runners[name]())
+                print("round {} {}: {:.2f}s (load {:.1f})".format(
+                    round_no + 1, name, times[name][-1], loads[-1]),
+                    flush=True)
     finally:
         server.stop()
+    save("queue", report(names, times, loads))
+
+
+def report(names: list, times: dict, loads: list) -> str:
+    """Render the medians, ratios, rounds and load as Markdown."""
+    ours, kue = names[0], "npm kue"
     rate = {name: JOBS / statistics.median(values)
             for name, values in times.items()}
     rows = [[name, "{:.0f}".format(rate[name]),
-             "{:.2f}x".format(rate[name] / rate["npm kue"]),
+             "{:.2f}x".format(rate[name] / rate[kue]),
              "{:.2f}x".format(rate[name] / rate["npm bullmq"])]
-            for name in runners]
-    save("queue", table(
+            for name in names]
+    per_round = [k / o for o, k in zip(times[ours], times[kue])]
+    text = table(
         "Job queue, end to end: {} no-op jobs, concurrency {}, median of {}"
-        .format(JOBS, CONCURRENCY, ROUNDS),
-        ["queue", "jobs/s", "vs npm kue", "vs npm bullmq"], rows))
+        " interleaved rounds".format(JOBS, CONCURRENCY, ROUNDS),
+        ["queue", "jobs/s", "vs npm kue", "vs npm bullmq"], rows)
+    lines = ["", "Per round (seconds, {}): {}.".format(
+        " / ".join(names), ", ".join(
+            " / ".join("{:.2f}".format(times[name][i]) for name in names)
+            for i in range(len(times[ours])))),
+        "{} vs npm kue per round: {} (median {:.2f}x).".format(
+            ours, ", ".join("{:.2f}x".format(r) for r in per_round),
+            statistics.median(per_round)),
+        "1-minute load average during the runs: {:.1f} to {:.1f} "
+        "(2 cores).".format(min(loads), max(loads))]
+    return text + "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

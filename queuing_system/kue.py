@@ -31,6 +31,8 @@ import threading
 import time
 from typing import Any, Callable, Iterable, Optional
 
+import hiredis
+import redis.asyncio
 import redis.exceptions
 from bullmq import Queue as BullQueue
 from bullmq import QueueEvents, Worker
@@ -55,6 +57,31 @@ class QueueError(Exception):
 
 class QueueUnavailable(QueueError):
     """Raised when Redis cannot be reached or answers too late."""
+
+
+class HiredisPackConnection(redis.asyncio.Connection):
+    """redis-py's asyncio connection packing commands with hiredis.
+
+    redis-py's sync client already packs with hiredis; its asyncio one
+    packs in Python (about 24 us for a bullmq script call, 4 us here).
+    Anything hiredis refuses (None, bool...) takes redis-py's own path
+    and its error. ``rediss://`` and ``unix://`` URLs keep their class.
+    """
+
+    def pack_command(self, *args: Any) -> list:
+        """Pack one command into the Redis protocol."""
+        if isinstance(args[0], str) and " " in args[0]:
+            args = tuple(args[0].split()) + args[1:]
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError:
+            return super().pack_command(*args)
+
+
+def _client(url: str, **options: Any) -> redis.asyncio.Redis:
+    """Build an asyncio client for bullmq, with hiredis packing."""
+    return make_async_client(url, connection_class=HiredisPackConnection,
+                             **options)
 
 
 class EventLoopThread:
@@ -434,7 +461,7 @@ class Queue:
         queue = self._bull.get(job_type)
         if queue is None:
             queue = BullQueue(job_type, {
-                "connection": make_async_client(self.url),
+                "connection": _client(self.url),
                 "prefix": self.prefix})
             self._bull[job_type] = queue
         return queue
@@ -468,8 +495,7 @@ class Queue:
         position = {"id": last_id}
         while True:
             events = QueueEvents(job_type, {
-                "connection": make_async_client(self.url,
-                                                socket_timeout=None),
+                "connection": _client(self.url, socket_timeout=None),
                 "prefix": self.prefix, "lastEventId": position["id"],
                 "autorun": False, "blockingTimeout": 5000,
                 "skipVersionCheck": True})
@@ -559,7 +585,7 @@ class Queue:
                 pool, handler, job)
 
         worker = FetchNextWorker(job_type, run_job, {
-            "connection": make_async_client(self.url, socket_timeout=None),
+            "connection": _client(self.url, socket_timeout=None),
             "prefix": self.prefix,
             "concurrency": concurrency,
             "lockDuration": int(options.get("lock_duration", 30000)),

@@ -24,6 +24,7 @@ def test_find_user_by_found_missing_and_invalid(db: Any) -> None:
     user = db.add_user("a@b.c", "hash")
     assert db.find_user_by(email="a@b.c").id == user.id
     assert db.find_user_by(id=user.id, email="a@b.c").email == "a@b.c"
+    assert db.find_user_by(session_id=None, email="a@b.c").id == user.id
     with pytest.raises(NoResultFound):
         db.find_user_by(email="nobody@b.c")
     with pytest.raises(InvalidRequestError):
@@ -180,3 +181,29 @@ def test_register_refuses_bad_input_and_stores_nothing(
         auth.register_user(email, password)
     auth.ensure_ready()
     assert count_users(database_url) == 0
+
+
+def test_lookups_survive_dropped_connections(postgres_url: str) -> None:
+    """After the server drops every connection, look-ups still answer.
+
+    PostgreSQL only: the backends of the throw-away database are
+    terminated, as a server restart would; the pooled connections are
+    dead and the next look-up must recover by itself.
+    """
+    import psycopg
+
+    from db import DB
+
+    db = DB(postgres_url)
+    user = db.add_user("a@b.c", "hash")
+    db.update_user(user.id, session_id="s1")
+    assert db.find_user_by(session_id="s1").id == user.id
+    name = postgres_url.rsplit("/", 1)[1]
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+    assert db.find_user_by(session_id="s1").id == user.id
+    assert db.find_user_by(email="a@b.c").session_id == "s1"
+    with pytest.raises(NoResultFound):
+        db.find_user_by(session_id="nope")

@@ -12,7 +12,7 @@ import fcntl
 import os
 import threading
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional
 
 from sqlalchemy import Engine, create_engine, event, exc, inspect
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +27,9 @@ _configured_url: Optional[str] = None
 _engines: dict = {}
 _sessionmakers: dict = {}
 _ready: set = set()
+# SQLite connections kept out of the pool between reads (see Prepared).
+_readers: dict = {}
+MAX_KEPT_READERS = 4
 
 
 class StorageError(Exception):
@@ -115,55 +118,63 @@ class Prepared:
     def __init__(self, statement: Select) -> None:
         """Keep the statement; it is compiled on first use per engine."""
         self.statement = statement
-        self._compiled: Optional[Tuple[Engine, tuple]] = None
+        self._plan: Optional[tuple] = None
 
     def _compile(self, target: Engine) -> tuple:
-        """Return (sql, parameter names or None, bind and result
-        processors) of the statement for this engine's dialect."""
+        """Return the plan of the statement for this engine: (engine,
+        SQL text, parameter names or None, bind processors, DBAPI error
+        class, result column types, result processors or None)."""
         compiled = self.statement.compile(dialect=target.dialect)
-        names = list(compiled.positiontup) if compiled.positional else None
-        binds = dict(compiled._bind_processors)
-        types = [column[3] for column in compiled._result_columns]
-        parts = (compiled.string, names, binds, types, {})
-        self._compiled = (target, parts)
-        return parts
+        names = tuple(compiled.positiontup) if compiled.positional \
+            else None
+        binds = tuple(compiled._bind_processors.items())
+        types = tuple(column[3] for column in compiled._result_columns)
+        plan = (target, compiled.string, names, binds,
+                target.dialect.loaded_dbapi.Error, types, None)
+        self._plan = plan
+        return plan
 
-    def _result_processors(self, target: Engine, parts: tuple,
-                           description: Any) -> list:
-        """Return one result processor (or None) per column, cached."""
-        cache = parts[4]
-        key = tuple(column[1] for column in description)
-        found = cache.get(key)
-        if found is None:
-            found = [type_._cached_result_processor(target.dialect, code)
-                     for type_, code in zip(parts[3], key)]
-            cache[key] = found
+    def _processors(self, plan: tuple, description: Any) -> tuple:
+        """Return (index, processor) of the columns that need one.
+
+        Worked out from the first result's column types, then kept.
+        """
+        target = plan[0]
+        found = tuple(
+            (index, processor) for index, processor in enumerate(
+                type_._cached_result_processor(target.dialect, column[1])
+                for type_, column in zip(plan[5], description))
+            if processor is not None)
+        self._plan = plan[:6] + (found,)
         return found
 
     def rows(self, **params: Any) -> List[tuple]:
         """Run the SELECT with these parameters; return its rows."""
         target = engine()
-        compiled = self._compiled
-        parts = (compiled[1] if compiled is not None
-                 and compiled[0] is target else self._compile(target))
-        sql, names, binds = parts[0], parts[1], parts[2]
-        for name, process in binds.items():
+        plan = self._plan
+        if plan is None or plan[0] is not target:
+            plan = self._compile(target)
+        sql, names, binds, dbapi_error = plan[1], plan[2], plan[3], plan[4]
+        for name, process in binds:
             if name in params:
                 params[name] = process(params[name])
         args = params if names is None else tuple(params[n] for n in names)
-        dbapi_error = target.dialect.loaded_dbapi.Error
         try:
-            raw = target.raw_connection()
+            raw = _take_reader(target)
         except dbapi_error as err:
             raise exc.DBAPIError.instance(sql, args, err, dbapi_error,
                                           dialect=target.dialect) from err
+        healthy = False
         cursor = None
         try:
             cursor = raw.cursor()
             cursor.execute(sql, args)
             fetched = cursor.fetchall()
-            processors = self._result_processors(target, parts,
-                                                 cursor.description)
+            cursor.close()
+            processors = plan[6]
+            if processors is None:
+                processors = self._processors(plan, cursor.description)
+            healthy = True
         except dbapi_error as err:
             if target.dialect.is_disconnect(err, raw.dbapi_connection,
                                             cursor):
@@ -171,22 +182,56 @@ class Prepared:
             raise exc.DBAPIError.instance(sql, args, err, dbapi_error,
                                           dialect=target.dialect) from err
         finally:
-            if cursor is not None:
-                try:
-                    cursor.close()
-                except dbapi_error:
-                    pass
-            raw.close()
-        if not any(processors):
+            _give_back_reader(target, raw, healthy)
+        if not processors or not fetched:
             return fetched
-        return [tuple(value if process is None else process(value)
-                      for process, value in zip(processors, row))
-                for row in fetched]
+        converted = []
+        for row in fetched:
+            row = list(row)
+            for index, process in processors:
+                row[index] = process(row[index])
+            converted.append(tuple(row))
+        return converted
 
     def first(self, **params: Any) -> Optional[tuple]:
         """Run the SELECT; return its first row, or None."""
         found = self.rows(**params)
         return found[0] if found else None
+
+
+def _take_reader(target: Engine) -> Any:
+    """Return a pooled DBAPI connection for one read.
+
+    On SQLite a few connections stay checked out between reads (up to
+    MAX_KEPT_READERS per process, far below the pool's size, so writers
+    always find one): checking a connection in and out of the pool
+    costs about as much as the query. A kept SQLite connection holds no
+    transaction between reads (a SELECT outside a transaction reads the
+    latest committed data), so nothing it reads is stale. Other
+    databases check a connection out of the pool for every read.
+    """
+    kept = _readers.get(target)
+    if kept:
+        try:
+            return kept.pop()
+        except IndexError:
+            pass
+    return target.raw_connection()
+
+
+def _give_back_reader(target: Engine, raw: Any, healthy: bool) -> None:
+    """Keep a SQLite read connection for the next read, else check it
+    back in to the pool (which rolls back whatever it holds)."""
+    if healthy and target.dialect.name == "sqlite" \
+            and not raw.dbapi_connection.in_transaction:
+        kept = _readers.get(target)
+        if kept is None:
+            with _lock:
+                kept = _readers.setdefault(target, [])
+        if len(kept) < MAX_KEPT_READERS:
+            kept.append(raw)
+            return
+    raw.close()
 
 
 def _alembic_config() -> object:
@@ -265,6 +310,10 @@ def ensure_schema(target: Engine) -> None:
 def reset() -> None:
     """Dispose every engine of this process (after fork, or in tests)."""
     with _lock:
+        for kept in _readers.values():
+            while kept:
+                kept.pop().close()
+        _readers.clear()
         for item in _engines.values():
             item.dispose()
         _engines.clear()

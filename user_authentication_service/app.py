@@ -273,7 +273,7 @@ def main() -> None:
 
 
 try:
-    AUTH = Auth(database_url=load_config()["DATABASE_URL"])
+    AUTH = Auth()
     app = create_app(auth=AUTH)
 except ValueError as error:
     sys.exit("user_authentication_service: bad configuration: {}".format(

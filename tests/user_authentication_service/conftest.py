@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Fixtures for the user authentication service tests.
 
-The service's flat modules (user, db, auth, app) are imported from its
-own folder first; servers are real processes on free ports, started
-from a temporary working directory, with the throw-away database of the
-``database_url`` fixture and a cheap bcrypt cost.
+The service's flat modules (user, db, auth, app) must resolve to its
+own folder (checked before these tests); servers are real processes on
+free ports, started from a temporary working directory, with the
+throw-away database of the ``database_url`` fixture and a cheap bcrypt
+cost.
 """
-import sys
+import importlib.util
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -18,23 +19,23 @@ from tests.support import PYTHON, ROOT, ServerProcess, base_env, http_get_ok
 
 APP_DIR = ROOT / "user_authentication_service"
 GRANIAN = str(Path(PYTHON).parent / "granian")
-SERVICE_MODULES = ("user", "db", "auth", "app", "main")
+SERVICE_MODULES = ("user", "db", "auth", "app")
 
 
-def _import_service_modules_from_app_dir() -> None:
-    """Make ``import auth`` and friends resolve to the service's files."""
-    folder = str(APP_DIR)
-    if folder in sys.path:
-        sys.path.remove(folder)
-    sys.path.insert(0, folder)
+@pytest.fixture(autouse=True, scope="session")
+def service_modules_resolve_to_app_dir() -> None:
+    """Fail clearly if ``import auth`` (etc.) would load another file.
+
+    pytest's pythonpath lists the service folder; the flat names could be
+    shadowed by a same-named module elsewhere on it. Reordering sys.path
+    here would shadow other apps' modules instead, so only check.
+    """
     for name in SERVICE_MODULES:
-        module = sys.modules.get(name)
-        origin = getattr(module, "__file__", None) or ""
-        if module is not None and not origin.startswith(folder):
-            del sys.modules[name]
-
-
-_import_service_modules_from_app_dir()
+        spec = importlib.util.find_spec(name)
+        origin = getattr(spec, "origin", None) or ""
+        if not origin.startswith(str(APP_DIR)):
+            pytest.fail("module {!r} resolves to {!r}, not to {}".format(
+                name, origin, APP_DIR))
 
 
 class FakeClock:

@@ -16,6 +16,7 @@ from api.v1.auth.session_exp_auth import SessionExpAuth
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 KEY_PREFIX = "users_api:session:"
+MAX_KEPT_CONNECTIONS = 4
 
 
 class SessionRedisAuth(SessionExpAuth):
@@ -30,6 +31,7 @@ class SessionRedisAuth(SessionExpAuth):
         self.redis = redis.Redis.from_url(
             url, socket_timeout=2, socket_connect_timeout=2,
             health_check_interval=30, decode_responses=True)
+        self._kept: list = []
 
     def key(self, session_id: str) -> str:
         """Return the Redis key of a session id."""
@@ -50,7 +52,44 @@ class SessionRedisAuth(SessionExpAuth):
         """Return the user id of a live session, or None."""
         if not plausible_session_id(session_id):
             return None
-        return self.redis.get(self.key(session_id))
+        return self._get(self.key(session_id))
+
+    def _get(self, key: str) -> Optional[str]:
+        """GET a key, as ``self.redis.get`` does, on a kept connection.
+
+        Taking a connection out of redis-py's pool and giving it back
+        costs more than the GET itself, so a few connections (up to
+        MAX_KEPT_CONNECTIONS, one per concurrent request) stay out of
+        the pool between requests. The command runs with the client's
+        retries and health checks; a connection that failed goes back
+        to the pool (which reconnects it), and one made by another
+        process (before a fork) is never used.
+        """
+        pool = self.redis.connection_pool
+        conn = None
+        try:
+            conn = self._kept.pop()
+        except IndexError:
+            pass
+        if conn is None or conn.pid != os.getpid():
+            conn = pool.get_connection()
+
+        def command() -> Optional[str]:
+            """Send the GET and read its answer."""
+            conn.send_command("GET", key)
+            return conn.read_response()
+
+        done = False
+        try:
+            value = conn.retry.call_with_retry(
+                command, lambda _error: conn.disconnect())
+            done = True
+        finally:
+            if done and len(self._kept) < MAX_KEPT_CONNECTIONS:
+                self._kept.append(conn)
+            else:
+                pool.release(conn)
+        return value
 
     def forget_session(self, session_id: str) -> None:
         """Delete the session's key."""

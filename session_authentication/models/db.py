@@ -150,6 +150,10 @@ class Prepared:
 
     def rows(self, **params: Any) -> List[tuple]:
         """Run the SELECT with these parameters; return its rows."""
+        return self._run(params, True)
+
+    def _run(self, params: dict, every: bool) -> List[tuple]:
+        """Run the SELECT; return all its rows, or at most the first."""
         target = engine()
         plan = self._plan
         if plan is None or plan[0] is not target:
@@ -169,7 +173,11 @@ class Prepared:
         try:
             cursor = raw.cursor()
             cursor.execute(sql, args)
-            fetched = cursor.fetchall()
+            if every:
+                fetched = cursor.fetchall()
+            else:
+                first = cursor.fetchone()
+                fetched = [] if first is None else [first]
             cursor.close()
             processors = plan[6]
             if processors is None:
@@ -195,7 +203,7 @@ class Prepared:
 
     def first(self, **params: Any) -> Optional[tuple]:
         """Run the SELECT; return its first row, or None."""
-        found = self.rows(**params)
+        found = self._run(params, False)
         return found[0] if found else None
 
 

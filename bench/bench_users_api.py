@@ -297,7 +297,7 @@ def measure_login(database_url: str, redis_url: str,
         try:
             credentials(server, auth_type)
             url = server.url + "/api/v1/auth_session/login"
-            options = dict(connections=2 * THREADS, method="POST",
+            options = dict(connections=2 * workers, method="POST",
                            body=body, headers=FORM)
             wrk(url, seconds=1, **options)
             login = timed_wrk(server, url, "login " + auth_type,

@@ -178,10 +178,10 @@ class Prepared:
             else:
                 first = cursor.fetchone()
                 fetched = [] if first is None else [first]
-            cursor.close()
             processors = plan[6]
             if processors is None:
                 processors = self._processors(plan, cursor.description)
+            cursor.close()
             healthy = True
         except dbapi_error as err:
             if target.dialect.is_disconnect(err, raw.dbapi_connection,

@@ -397,7 +397,7 @@ def sqlite_url_factory(folder: Path) -> Callable[[], Tuple[str, Callable]]:
 
         def drop() -> None:
             """Remove the database file and its WAL companions."""
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", "-migrate-lock"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
 
         return "sqlite:///{}".format(path), drop

@@ -95,6 +95,20 @@ def test_save_updates_and_touches_updated_at() -> None:
         user.created_at.replace(microsecond=0)
 
 
+def test_objects_read_back_can_be_changed_and_removed() -> None:
+    """Objects from get() and search() save as updates and remove."""
+    user = new_user()
+    found = User.get(user.id)
+    found.last_name = "Dylan"
+    found.save()
+    assert User.count() == 1
+    assert User.search({"email": "bob@hbtn.io"})[0].last_name == "Dylan"
+    listed = User.search({"last_name": "Dylan"})[0]
+    assert listed.is_valid_password("pwd")
+    listed.remove()
+    assert User.count() == 0 and User.get(user.id) is None
+
+
 def test_data_survives_a_new_engine() -> None:
     """Rows are read back after the process drops its connections."""
     user = new_user()

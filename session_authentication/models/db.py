@@ -158,13 +158,40 @@ class Prepared:
         plan = self._plan
         if plan is None or plan[0] is not target:
             plan = self._compile(target)
-        sql, names, binds, dbapi_error = plan[1], plan[2], plan[3], plan[4]
+        names, binds = plan[2], plan[3]
         for name, process in binds:
             if name in params:
                 params[name] = process(params[name])
         args = params if names is None else tuple(params[n] for n in names)
+        for attempt in (1, 2):
+            try:
+                fetched, processors = self._fetch(
+                    target, plan, args, every, fresh=attempt == 2)
+                break
+            except exc.DBAPIError as err:
+                if attempt == 2 or not err.connection_invalidated:
+                    raise
+        if not processors or not fetched:
+            return fetched
+        converted = []
+        for row in fetched:
+            row = list(row)
+            for index, process in processors:
+                row[index] = process(row[index])
+            converted.append(tuple(row))
+        return converted
+
+    def _fetch(self, target: Engine, plan: tuple, args: Any, every: bool,
+               fresh: bool) -> tuple:
+        """Run the SQL once on a reader; return (rows, processors).
+
+        A connection the database dropped is invalidated and reported
+        with ``connection_invalidated`` so that the caller retries once
+        on a fresh one (a kept reader is not pinged before use).
+        """
+        sql, dbapi_error = plan[1], plan[4]
         try:
-            raw = _take_reader(target)
+            raw = _take_reader(target, fresh)
         except dbapi_error as err:
             raise exc.DBAPIError.instance(sql, args, err, dbapi_error,
                                           dialect=target.dialect) from err
@@ -184,22 +211,16 @@ class Prepared:
             cursor.close()
             healthy = True
         except dbapi_error as err:
-            if target.dialect.is_disconnect(err, raw.dbapi_connection,
-                                            cursor):
+            dropped = target.dialect.is_disconnect(
+                err, raw.dbapi_connection, cursor)
+            if dropped:
                 raw.invalidate(err)
-            raise exc.DBAPIError.instance(sql, args, err, dbapi_error,
-                                          dialect=target.dialect) from err
+            raise exc.DBAPIError.instance(
+                sql, args, err, dbapi_error, dialect=target.dialect,
+                connection_invalidated=dropped) from err
         finally:
             _give_back_reader(target, raw, healthy)
-        if not processors or not fetched:
-            return fetched
-        converted = []
-        for row in fetched:
-            row = list(row)
-            for index, process in processors:
-                row[index] = process(row[index])
-            converted.append(tuple(row))
-        return converted
+        return fetched, processors
 
     def first(self, **params: Any) -> Optional[tuple]:
         """Run the SELECT; return its first row, or None."""
@@ -207,31 +228,38 @@ class Prepared:
         return found[0] if found else None
 
 
-def _take_reader(target: Engine) -> Any:
-    """Return a pooled DBAPI connection for one read.
+def _take_reader(target: Engine, fresh: bool = False) -> Any:
+    """Return a DBAPI connection for one read (``fresh``: from the pool).
 
-    On SQLite a few connections stay checked out between reads (up to
+    A few connections stay checked out between reads (up to
     MAX_KEPT_READERS per process, far below the pool's size, so writers
-    always find one): checking a connection in and out of the pool
-    costs about as much as the query. A kept SQLite connection holds no
-    transaction between reads (a SELECT outside a transaction reads the
-    latest committed data), so nothing it reads is stale. Other
-    databases check a connection out of the pool for every read.
+    always find one): checking a connection in and out of the pool costs
+    about as much as the query, and on PostgreSQL it also costs round
+    trips (the pool's ping, BEGIN, the ROLLBACK at check-in). A kept
+    reader never holds a transaction between reads: on SQLite a SELECT
+    outside a transaction reads the latest committed data, and on
+    PostgreSQL the reader runs in autocommit mode, each SELECT its own
+    snapshot. So nothing it reads is stale.
     """
     kept = _readers.get(target)
-    if kept:
+    if kept and not fresh:
         try:
             return kept.pop()
         except IndexError:
             pass
-    return target.raw_connection()
+    raw = target.raw_connection()
+    if target.dialect.name == "postgresql":
+        raw.dbapi_connection.rollback()
+        raw.dbapi_connection.autocommit = True
+    return raw
 
 
 def _give_back_reader(target: Engine, raw: Any, healthy: bool) -> None:
-    """Keep a SQLite read connection for the next read, else check it
-    back in to the pool (which rolls back whatever it holds)."""
-    if healthy and target.dialect.name == "sqlite" \
-            and not raw.dbapi_connection.in_transaction:
+    """Keep a healthy reader for the next read, else hand it back to the
+    pool (out of autocommit, so the pool's sessions get transactions)."""
+    postgres = target.dialect.name == "postgresql"
+    if healthy and (postgres
+                    or not raw.dbapi_connection.in_transaction):
         kept = _readers.get(target)
         if kept is None:
             with _lock:
@@ -239,6 +267,11 @@ def _give_back_reader(target: Engine, raw: Any, healthy: bool) -> None:
         if len(kept) < MAX_KEPT_READERS:
             kept.append(raw)
             return
+    if postgres and raw.dbapi_connection is not None:
+        try:
+            raw.dbapi_connection.autocommit = False
+        except Exception:
+            raw.invalidate()
     raw.close()
 
 

@@ -113,9 +113,19 @@ def _field(fields: dict, name: str) -> str:
         _fail(400, "{} missing".format(name))
     if not isinstance(value, str):
         _fail(400, "{} must be a string".format(name))
-    if len(value) > MAX_FIELD_CHARS or "\x00" in value:
+    if len(value) > MAX_FIELD_CHARS or "\x00" in value \
+            or not _utf8(value):
         _fail(400, "{} is too long or invalid".format(name))
     return value
+
+
+def _utf8(value: str) -> bool:
+    """Tell whether text has a UTF-8 form (a lone surrogate has none)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _set_session_cookie(response: Response, session_id: str) -> None:

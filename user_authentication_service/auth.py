@@ -85,7 +85,10 @@ def _password_bytes(password: str) -> bytes:
     """Encode a password, refusing what bcrypt cannot hash faithfully."""
     if not isinstance(password, str) or not password:
         raise InvalidPassword("password must be a non-empty string")
-    encoded = password.encode("utf-8")
+    try:
+        encoded = password.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidPassword("password must be valid text") from None
     if len(encoded) > MAX_PASSWORD_BYTES:
         raise InvalidPassword("password is longer than {} bytes".format(
             MAX_PASSWORD_BYTES))

@@ -142,6 +142,7 @@ def test_valid_login_and_sessions(auth: Any) -> None:
     assert auth.valid_login("bob@bob.com", "WrongPwd") is False
     assert auth.valid_login("unknown@email", "MyPwdOfBob") is False
     assert auth.valid_login("bob@bob.com", "x" * 100) is False
+    assert auth.valid_login("bob@bob.com", "\ud800") is False
     assert auth.create_session("unknown@email.com") is None
     session_id = auth.create_session("bob@bob.com")
     user = auth.get_user_from_session_id(session_id)
@@ -173,7 +174,8 @@ def test_unknown_email_costs_a_bcrypt_check(
 
 @pytest.mark.parametrize("email,password", [
     ("", "pwd"), ("no-at-sign", "pwd"), ("a b@c.d", "pwd"),
-    ("a@" + "b" * 250, "pwd"), ("a@b.c", ""), ("a@b.c", "é" * 37)])
+    ("a@" + "b" * 250, "pwd"), ("a@b.c", ""), ("a@b.c", "é" * 37),
+    ("a@b.c", "\ud800")])
 def test_register_refuses_bad_input_and_stores_nothing(
         auth: Any, database_url: str, email: str, password: str) -> None:
     """Bad emails and passwords raise ValueError and store no row."""

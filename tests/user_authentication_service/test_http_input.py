@@ -281,3 +281,23 @@ def test_raw_cookie_header_reaches_the_app(make_edge_app: Callable) -> None:
     response = client.get("/profile", headers={
         "Cookie": "other=1; session_id={}; x=2".format(session_id)})
     assert response.get_json() == {"email": "a@b.c"}
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("post", "/users", {"email": "x@b.io", "password": "\ud800"}),
+    ("post", "/users", {"email": "\udfff@b.io", "password": "pw"}),
+    ("post", "/sessions", {"email": "a@b.io", "password": "\ud800"}),
+    ("post", "/sessions", {"email": "\ud800@b.io", "password": "pw"}),
+    ("post", "/reset_password", {"email": "\ud800@b.io"}),
+    ("put", "/reset_password", {"email": "\ud800@b.io",
+                                "reset_token": "t", "new_password": "x"}),
+])
+def test_lone_surrogate_json_fields_400(edge_client: Any, sqlite_url: str,
+                                        method: str, path: str,
+                                        body: dict) -> None:
+    """A JSON field with a lone surrogate (no UTF-8 form) answers 400."""
+    edge_client.post("/users", data={"email": "a@b.io", "password": "pw"})
+    response = getattr(edge_client, method)(
+        path, data=json.dumps(body), content_type="application/json")
+    assert_json_error(response, 400)
+    assert count_users(sqlite_url) == 1

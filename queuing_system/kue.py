@@ -591,8 +591,15 @@ class Queue:
             job = ActiveJob(bull_job, loop_thread)
             if pool is None:
                 return await handler(job)
-            return await asyncio.get_running_loop().run_in_executor(
-                pool, handler, job)
+            try:
+                running = asyncio.get_running_loop().run_in_executor(
+                    pool, handler, job)
+            except RuntimeError:
+                # The pool takes no more work (queue shut down or the
+                # interpreter exiting): give the job back, not failed.
+                await bull_job.moveToDelayed(int(time.time() * 1000), token)
+                raise DelayedError() from None
+            return await running
 
         worker = FetchNextWorker(job_type, run_job, {
             "connection": _client(self.url, socket_timeout=None),

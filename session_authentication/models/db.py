@@ -8,6 +8,7 @@ in the working directory), read when storage is first used or set by
 creates the tables when they are missing and never drops anything.
 """
 import contextlib
+import contextvars
 import fcntl
 import os
 import threading
@@ -24,6 +25,9 @@ VERSION_TABLE = "api_alembic_version"
 
 _lock = threading.Lock()
 _configured_url: Optional[str] = None
+# The database of the app serving the current request (see bind()).
+_bound_url: contextvars.ContextVar = contextvars.ContextVar(
+    "users_api_database_url", default=None)
 _engines: dict = {}
 _sessionmakers: dict = {}
 _ready: set = set()
@@ -45,9 +49,22 @@ def normalize_url(url: str) -> str:
 
 
 def database_url() -> str:
-    """Return the URL in use: configured, else DATABASE_URL, else default."""
-    url = _configured_url or os.environ.get("DATABASE_URL") or DEFAULT_URL
+    """Return the URL in use: bound to the current request's app, else
+    configured, else DATABASE_URL, else the default."""
+    url = (_bound_url.get() or _configured_url
+           or os.environ.get("DATABASE_URL") or DEFAULT_URL)
     return normalize_url(url)
+
+
+def bind(url: str) -> contextvars.Token:
+    """Use this URL in the current context (while an app serves a
+    request), whatever another app configured; undo with unbind()."""
+    return _bound_url.set(normalize_url(url))
+
+
+def unbind(token: contextvars.Token) -> None:
+    """Undo a bind() made in the same context."""
+    _bound_url.reset(token)
 
 
 def configure(url: Optional[str]) -> None:

@@ -45,7 +45,14 @@ READ_SCRIPT = _INIT + """
 return {tonumber(redis.call('GET', KEYS[1])) or 0,
         redis.call('GET', KEYS[2]) or '0'}
 """
+# KEYS[3] = the job's marker, ARGV[2] = its lifetime (s): a job that
+# runs again (at-least-once delivery after a crash) finds its marker
+# and takes no second seat.
 TAKE_SCRIPT = _INIT + """
+local taken = redis.call('GET', KEYS[3])
+if taken then
+  return tonumber(taken)
+end
 local seats = tonumber(redis.call('GET', KEYS[1])) or 0
 if seats < 1 then
   redis.call('SET', KEYS[2], '0')
@@ -55,8 +62,11 @@ seats = redis.call('DECR', KEYS[1])
 if seats < 1 then
   redis.call('SET', KEYS[2], '0')
 end
+redis.call('SET', KEYS[3], seats, 'EX', ARGV[2])
 return seats
 """
+TAKEN_KEY = "reserve_seat:taken:{}"
+TAKEN_TTL = 7 * 24 * 3600
 RESET_SCRIPT = """
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], '1')
@@ -99,9 +109,12 @@ class SeatStore:
         """Tell whether reservations are accepted."""
         return self._call(self._read)[1] == "1"
 
-    def take(self) -> int:
-        """Take one seat; return seats left or raise ``NotEnoughSeats``."""
-        left = int(self._call(self._take))
+    def take(self, job_id: Any) -> int:
+        """Take one seat for a job; return seats left or raise
+        ``NotEnoughSeats``. The same job never takes two seats."""
+        left = int(self._take(
+            keys=[SEATS_KEY, ENABLED_KEY, TAKEN_KEY.format(job_id)],
+            args=[self.initial, TAKEN_TTL]))
         if left < 0:
             raise NotEnoughSeats()
         return left
@@ -137,7 +150,7 @@ class SeatService:
 
     def reserve_seat_job(self, job: Any) -> None:
         """Process one ``reserve_seat`` job: take a seat or fail."""
-        self.store.take()
+        self.store.take(job.id)
 
     def start_processing(self) -> None:
         """Process ``reserve_seat`` jobs in this process (idempotent)."""

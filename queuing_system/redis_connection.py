@@ -7,7 +7,7 @@ Stable API (other modules of ``queuing_system/`` may import it):
 - ``redis_url()``: the ``REDIS_URL`` environment variable, else the default.
 - ``make_client(url=None, **options)``: a ``redis.Redis`` with string
   replies, a 2 s connect timeout, a 5 s read timeout and two quick retries
-  (exponential backoff, 50 ms then 100 ms) on connection errors only;
+  (exponential backoff, 100 ms then 200 ms) on connection errors only;
   any keyword overrides these defaults.
 - ``make_async_client(url=None, **options)``: the same for
   ``redis.asyncio``.

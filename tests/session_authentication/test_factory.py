@@ -52,3 +52,27 @@ def test_app_with_database_override_keeps_it_after_login(
     assert me.status_code == 200
     assert me.get_json()["email"] == "bob@hbtn.io"
     assert client.get("/api/v1/stats").get_json() == {"users": 1}
+
+
+def test_update_of_a_user_deleted_meanwhile_is_404(
+        isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PUT on a user deleted between its read and its write answers 404."""
+    url = "sqlite:///{}".format(isolated / "override.db")
+    app = create_app({"DATABASE_URL": url})
+    user = User(email="bob@hbtn.io")
+    user.save()
+    real_get = User.get.__func__
+
+    def get_then_delete(cls: type, user_id: str) -> object:
+        """Read the user, then delete its row as a concurrent DELETE."""
+        found = real_get(cls, user_id)
+        if found is not None:
+            real_get(cls, user_id).remove()
+        return found
+
+    monkeypatch.setattr(User, "get", classmethod(get_then_delete))
+    response = app.test_client().put("/api/v1/users/" + user.id,
+                                     json={"first_name": "Bob"})
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "Not found"}
+    assert User.count() == 0

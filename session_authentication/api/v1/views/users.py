@@ -6,6 +6,7 @@ from typing import Tuple
 
 from flask import Response, abort, jsonify, request
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from api.v1.views import app_views
 from api.v1.views.validation import BadField, json_object, text_field
@@ -96,5 +97,8 @@ def update_user(user_id: str = None) -> Tuple[Response, int]:
         user.first_name = first_name
     if last_name is not None:
         user.last_name = last_name
-    user.save()
+    try:
+        user.save()
+    except StaleDataError:
+        abort(404)
     return jsonify(user.to_json()), 200

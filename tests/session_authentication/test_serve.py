@@ -64,6 +64,16 @@ def test_unknown_auth_type_is_refused(tmp_path: Path,
     assert "sesion_auth" in line and "session_db_auth" in line
 
 
+@pytest.mark.parametrize("setting", [
+    {"LOGIN_RATE_LIMIT": "garbage"}, {"RATELIMIT_STORAGE_URI": "bogus://"}],
+    ids=["limit", "storage"])
+def test_bad_rate_limit_settings_are_refused(tmp_path: Path,
+                                             setting: dict) -> None:
+    """A malformed limit or limit storage names itself; exit 2."""
+    line = run_refused(APP, tmp_path, **setting)
+    assert list(setting)[0] in line
+
+
 @pytest.mark.parametrize("command", [APP, SERVE], ids=["app", "serve"])
 @pytest.mark.parametrize("url", [
     "postgresql://nobody@127.0.0.1:1/x",

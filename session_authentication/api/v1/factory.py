@@ -120,8 +120,14 @@ def create_app(config: Optional[Mapping] = None) -> Flask:
             redis_url=settings.redis_url)
     except UnknownAuthType as err:
         raise ConfigError(str(err))
-    app.extensions["login_limiter"] = RateLimit(
-        "login", settings.login_rate_limit, settings.rate_limit_storage)
+    try:
+        app.extensions["login_limiter"] = RateLimit(
+            "login", settings.login_rate_limit, settings.rate_limit_storage)
+    except Exception as err:
+        raise ConfigError("LOGIN_RATE_LIMIT {!r} or RATELIMIT_STORAGE_URI "
+                          "{!r}: {}".format(settings.login_rate_limit,
+                                            settings.rate_limit_storage,
+                                            err)) from None
     app.register_blueprint(app_views)
     CORS(app, resources={r"/api/v1/*": {"origins": "*"}})
     app.before_request(bind_storage)

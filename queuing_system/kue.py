@@ -29,6 +29,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import inspect
+import logging
 import os
 import signal
 import threading
@@ -58,6 +59,9 @@ EVENTS_MAX_LEN = 10000
 PRIORITIES = {"critical": 1, "high": 2, "medium": 3, "normal": 4, "low": 5}
 _REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                OSError, asyncio.TimeoutError, concurrent.futures.TimeoutError)
+
+
+log = logging.getLogger("kue")
 
 
 class QueueError(Exception):
@@ -503,7 +507,9 @@ class Queue:
     async def _read_events(self, job_type: str, last_id: str) -> None:
         """Dispatch a type's events; reconnect after Redis outages."""
         position = {"id": last_id}
+        warned_at = None
         while True:
+            started_at = position["id"]
             events = QueueEvents(job_type, {
                 "connection": _client(self.url, socket_timeout=None),
                 "prefix": self.prefix, "lastEventId": position["id"],
@@ -516,8 +522,11 @@ class Queue:
             except asyncio.CancelledError:
                 await events.close()
                 raise
-            except Exception:  # noqa: BLE001 - retried below
-                pass
+            except Exception as err:  # noqa: BLE001 - retried below
+                if warned_at != started_at:
+                    log.warning("events of %s: %s; retrying every 0.5 s",
+                                job_type, err)
+                    warned_at = started_at
             await events.close()
             await asyncio.sleep(0.5)
 

@@ -21,9 +21,9 @@ import redis
 from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from redis.exceptions import RedisError
-from werkzeug.exceptions import HTTPException
 
 from kue import Queue, QueueUnavailable
+from json_errors import register_json_errors
 from redis_connection import make_client, redis_url
 
 DEFAULT_HOST = "0.0.0.0"
@@ -211,18 +211,6 @@ def process() -> ResponseReturnValue:
     return jsonify({"status": "Queue processing"})
 
 
-def redis_unavailable(error: Exception) -> ResponseReturnValue:
-    """Answer 503 JSON when Redis fails; log one line, no traceback."""
-    current_app.logger.warning("Redis unavailable: %s", error)
-    return jsonify({"status": "Service unavailable",
-                    "error": "Redis unavailable"}), 503
-
-
-def http_error(error: HTTPException) -> ResponseReturnValue:
-    """Answer HTTP errors (404, 405...) as JSON instead of HTML."""
-    return jsonify({"error": error.name}), error.code
-
-
 def create_app(config: Optional[dict] = None) -> Flask:
     """Build the seat app: config from the environment, then overrides.
 
@@ -239,9 +227,7 @@ def create_app(config: Optional[dict] = None) -> Flask:
     app.add_url_rule("/available_seats", view_func=available_seats)
     app.add_url_rule("/reserve_seat", view_func=reserve_seat)
     app.add_url_rule("/process", view_func=process)
-    app.register_error_handler(RedisError, redis_unavailable)
-    app.register_error_handler(QueueUnavailable, redis_unavailable)
-    app.register_error_handler(HTTPException, http_error)
+    register_json_errors(app, QueueUnavailable)
     return app
 
 

@@ -22,9 +22,8 @@ from typing import Any, Optional
 import redis
 from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
-from redis.exceptions import RedisError
-from werkzeug.exceptions import HTTPException
 
+from json_errors import register_json_errors
 from redis_connection import make_client, redis_url
 
 DEFAULT_HOST = "0.0.0.0"
@@ -179,18 +178,6 @@ def reserve_product(item_id: str) -> ResponseReturnValue:
                     "itemId": product.item_id})
 
 
-def redis_unavailable(error: RedisError) -> ResponseReturnValue:
-    """Answer 503 JSON when Redis fails; log one line, no traceback."""
-    current_app.logger.warning("Redis unavailable: %s", error)
-    return jsonify({"status": "Service unavailable",
-                    "error": "Redis unavailable"}), 503
-
-
-def http_error(error: HTTPException) -> ResponseReturnValue:
-    """Answer HTTP errors (404, 405...) as JSON instead of HTML."""
-    return jsonify({"error": error.name}), error.code
-
-
 def create_app(config: Optional[dict] = None) -> Flask:
     """Build the stock app: config from the environment, then overrides.
 
@@ -208,8 +195,7 @@ def create_app(config: Optional[dict] = None) -> Flask:
                      strict_slashes=False)
     app.add_url_rule("/reserve_product/<item_id>",
                      view_func=reserve_product, strict_slashes=False)
-    app.register_error_handler(RedisError, redis_unavailable)
-    app.register_error_handler(HTTPException, http_error)
+    register_json_errors(app)
     return app
 
 

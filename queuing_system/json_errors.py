@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""JSON error answers shared by the queuing system's HTTP apps.
+
+Redis (or queue) failures answer 503 JSON with one log line and no
+traceback; other HTTP errors (404, 405...) answer JSON instead of HTML.
+"""
+from flask import Flask, current_app, jsonify
+from flask.typing import ResponseReturnValue
+from redis.exceptions import RedisError
+from werkzeug.exceptions import HTTPException
+
+
+def redis_unavailable(error: Exception) -> ResponseReturnValue:
+    """Answer 503 JSON when Redis fails; log one line, no traceback."""
+    current_app.logger.warning("Redis unavailable: %s", error)
+    return jsonify({"status": "Service unavailable",
+                    "error": "Redis unavailable"}), 503
+
+
+def http_error(error: HTTPException) -> ResponseReturnValue:
+    """Answer HTTP errors (404, 405...) as JSON instead of HTML."""
+    return jsonify({"error": error.name}), error.code
+
+
+def register_json_errors(app: Flask, *unavailable: type) -> None:
+    """Install both handlers; ``unavailable`` adds errors meaning 503."""
+    for error in (RedisError,) + unavailable:
+        app.register_error_handler(error, redis_unavailable)
+    app.register_error_handler(HTTPException, http_error)

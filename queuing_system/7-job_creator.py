@@ -3,7 +3,8 @@
 import os
 import sys
 
-from kue import Job, QueueUnavailable, create_queue, wait_all
+from kue import QueueUnavailable, create_queue, wait_all
+from notifications import report
 
 JOB_TYPE = "push_notification_code_2"
 MESSAGE = "This is the code {} to verify your account"
@@ -26,17 +27,6 @@ def wait_seconds() -> float:
         return max(0.0, float(os.environ.get("JOB_WAIT_SECONDS", "30")))
     except ValueError:
         return 30.0
-
-
-def report(job: Job) -> None:
-    """Print the seed's lines for a job's progress, completion, failure."""
-    job.on("complete", lambda result: print(
-        "Notification job {} completed".format(job.id), flush=True))
-    job.on("failed", lambda error: print(
-        "Notification job {} failed: {}".format(job.id, error), flush=True))
-    job.on("progress", lambda percent: print(
-        "Notification job {} {}% complete".format(job.id, percent),
-        flush=True))
 
 
 def main() -> int:

@@ -2,6 +2,8 @@
 """``create_push_notifications_jobs``: task 8's job creation function."""
 from typing import Any
 
+from notifications import report
+
 JOB_TYPE = "push_notification_code_3"
 
 
@@ -18,17 +20,7 @@ def create_push_notifications_jobs(jobs: Any, queue: Any) -> list:
         job = queue.create(JOB_TYPE, data)
         job.save()
         print("Notification job created: {}".format(job.id), flush=True)
-        _report(job)
+        report(job)
         created.append(job)
     return created
 
-
-def _report(job: Any) -> None:
-    """Print the lines of a job's progress, completion and failure."""
-    job.on("complete", lambda result: print(
-        "Notification job {} completed".format(job.id), flush=True))
-    job.on("failed", lambda error: print(
-        "Notification job {} failed: {}".format(job.id, error), flush=True))
-    job.on("progress", lambda percent: print(
-        "Notification job {} {}% complete".format(job.id, percent),
-        flush=True))

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.v1.views import app_views
-from api.v1.views.validation import BadField, json_object, text_field
+from api.v1.views.validation import json_object, text_fields
 from models.user import PasswordTooLong, User
 
 
@@ -52,21 +52,17 @@ def delete_user(user_id: str = None) -> Tuple[Response, int]:
 @app_views.route("/users", methods=["POST"], strict_slashes=False)
 def create_user() -> Tuple[Response, int]:
     """Create a User from a JSON body with email and password."""
-    body = json_object()
-    if body is None:
+    fields = text_fields(json_object(), "email", "password",
+                         "first_name", "last_name")
+    if fields is None:
         return jsonify({"error": "Wrong format"}), 400
-    try:
-        email = text_field(body, "email")
-        password = text_field(body, "password")
-        first_name = text_field(body, "first_name")
-        last_name = text_field(body, "last_name")
-    except BadField:
-        return jsonify({"error": "Wrong format"}), 400
+    email, password = fields["email"], fields["password"]
     if not email:
         return jsonify({"error": "email missing"}), 400
     if not password:
         return jsonify({"error": "password missing"}), 400
-    user = User(email=email, first_name=first_name, last_name=last_name)
+    user = User(email=email, first_name=fields["first_name"],
+                last_name=fields["last_name"])
     try:
         user.password = password
     except PasswordTooLong as err:
@@ -85,18 +81,13 @@ def update_user(user_id: str = None) -> Tuple[Response, int]:
     user = User.get(user_id)
     if user is None:
         abort(404)
-    body = json_object()
-    if body is None:
+    fields = text_fields(json_object(), "first_name", "last_name")
+    if fields is None:
         return jsonify({"error": "Wrong format"}), 400
-    try:
-        first_name = text_field(body, "first_name")
-        last_name = text_field(body, "last_name")
-    except BadField:
-        return jsonify({"error": "Wrong format"}), 400
-    if first_name is not None:
-        user.first_name = first_name
-    if last_name is not None:
-        user.last_name = last_name
+    if fields["first_name"] is not None:
+        user.first_name = fields["first_name"]
+    if fields["last_name"] is not None:
+        user.last_name = fields["last_name"]
     try:
         user.save()
     except StaleDataError:

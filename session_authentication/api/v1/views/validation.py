@@ -53,3 +53,14 @@ def text_field(body: dict, name: str) -> Optional[str]:
     if len(value) > FIELD_LIMITS.get(name, 255):
         raise BadField(name)
     return value
+
+
+def text_fields(body: Optional[dict], *names: str) -> Optional[dict]:
+    """Return the named text fields of a JSON object body by name, or
+    None when the body is not an object or one field is bad."""
+    if body is None:
+        return None
+    try:
+        return {name: text_field(body, name) for name in names}
+    except BadField:
+        return None

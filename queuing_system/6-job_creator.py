@@ -1,23 +1,15 @@
 #!/usr/bin/env python3
 """Create one push notification job and report what becomes of it."""
-import os
 import sys
 
 from kue import QueueUnavailable, create_queue
+from notifications import wait_seconds
 
 JOB_TYPE = "push_notification_code"
 JOB_DATA = {
     "phoneNumber": "4153518780",
     "message": "This is the code to verify your account",
 }
-
-
-def wait_seconds() -> float:
-    """Return how long to wait for the job (``JOB_WAIT_SECONDS``, 30)."""
-    try:
-        return max(0.0, float(os.environ.get("JOB_WAIT_SECONDS", "30")))
-    except ValueError:
-        return 30.0
 
 
 def main() -> int:

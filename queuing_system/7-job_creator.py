@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """Create the eleven notification jobs of task 7 and report each one."""
-import os
 import sys
 
 from kue import QueueUnavailable, create_queue, wait_all
-from notifications import report
+from notifications import report, wait_seconds
 
 JOB_TYPE = "push_notification_code_2"
 MESSAGE = "This is the code {} to verify your account"
@@ -19,14 +18,6 @@ JOBS = [
         ("4151218782", "4321"),
     ]
 ]
-
-
-def wait_seconds() -> float:
-    """Return how long to wait for the jobs (``JOB_WAIT_SECONDS``, 30)."""
-    try:
-        return max(0.0, float(os.environ.get("JOB_WAIT_SECONDS", "30")))
-    except ValueError:
-        return 30.0
 
 
 def main() -> int:

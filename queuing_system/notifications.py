@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""The console lines that tasks 7 and 8 print for a notification job."""
+"""Shared parts of the notification tasks 6-8: how long a creator waits
+for its jobs, and the console lines printed for a job.
+"""
+import os
 from typing import Any
 
 
@@ -12,3 +15,11 @@ def report(job: Any) -> None:
     job.on("progress", lambda percent: print(
         "Notification job {} {}% complete".format(job.id, percent),
         flush=True))
+
+
+def wait_seconds() -> float:
+    """Return how long a creator waits for its jobs (JOB_WAIT_SECONDS, 30)."""
+    try:
+        return max(0.0, float(os.environ.get("JOB_WAIT_SECONDS", "30")))
+    except ValueError:
+        return 30.0

@@ -3,9 +3,9 @@
 
 ``bench_users_api`` runs this module on granian so that
 ``/api/v1/users/me`` and its anchor ``/api/v1/bench/bare`` share one app, one
-server, one process model and one machine. The app is the one
-``api.v1.factory.create_app()`` builds from the environment; the bare
-route is added here only, under a path that authentication skips.
+server, one process model and one machine. The app is
+``api.v1.app.app``, built from the environment; the bare route is
+added here only, under a path that authentication skips.
 """
 import sys
 from pathlib import Path
@@ -18,12 +18,11 @@ if str(SA_DIR) not in sys.path:
     sys.path.insert(0, str(SA_DIR))
 
 from api.v1 import factory  # noqa: E402
+from api.v1.app import app  # noqa: E402
 
 BARE_PATH = "/api/v1/bench/bare"
 if BARE_PATH + "/" not in factory.EXCLUDED_PATHS:
     factory.EXCLUDED_PATHS.append(BARE_PATH + "/")
-
-app = factory.create_app()
 
 
 @app.get(BARE_PATH)

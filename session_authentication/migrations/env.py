@@ -13,7 +13,8 @@ from sqlalchemy import create_engine
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models.base import Model  # noqa: E402
-from models.db import VERSION_TABLE, database_url  # noqa: E402
+from models.db import database_url  # noqa: E402
+from models.schema import VERSION_TABLE  # noqa: E402
 
 import models.user  # noqa: E402,F401
 import models.user_session  # noqa: E402,F401

@@ -16,6 +16,7 @@ from sqlalchemy.orm import (DeclarativeBase, Mapped, mapped_column,
 from sqlalchemy.types import TypeDecorator
 
 from models import db
+from models.fast_read import FastRead
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 T = TypeVar("T", bound="Base")
@@ -163,7 +164,7 @@ class Base(Model):
         return obj
 
     @classmethod
-    def _prepared(cls, columns: tuple) -> db.Prepared:
+    def _prepared(cls, columns: tuple) -> FastRead:
         """Return the prepared SELECT of the rows whose given columns
         (attribute names) equal bound values, oldest first."""
         cache = cls.__dict__.get("_prepared_cache")
@@ -177,7 +178,7 @@ class Base(Model):
             query = select(table)
             for key in columns:
                 query = query.where(attrs[key].columns[0] == bindparam(key))
-            found = db.Prepared(query.order_by(table.c.created_at,
+            found = FastRead(query.order_by(table.c.created_at,
                                                table.c.id))
             cache[columns] = found
         return found
@@ -211,6 +212,22 @@ class Base(Model):
         with db.session() as session:
             session.execute(delete(cls).where(cls.id == self.id))
             session.commit()
+
+    @classmethod
+    def load_from_file(cls) -> None:
+        """Load the stored objects of the class (the file store's API).
+
+        Rows are read from the database when asked for, so there is
+        nothing to load: objects another process saved are seen at once.
+        """
+
+    @classmethod
+    def save_to_file(cls) -> None:
+        """Write the objects of the class out (the file store's API).
+
+        Every ``save()`` and ``remove()`` is committed when it returns,
+        so there is nothing pending to write.
+        """
 
     @classmethod
     def count(cls) -> int:

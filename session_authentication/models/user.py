@@ -4,10 +4,12 @@ import os
 from typing import Optional
 
 import bcrypt
-from sqlalchemy import String
+from sqlalchemy import String, delete
 from sqlalchemy.orm import Mapped, mapped_column
 
+from models import db
 from models.base import Base
+from models.user_session import UserSession
 
 DEFAULT_ROUNDS = 12
 MAX_PASSWORD_BYTES = 72
@@ -92,6 +94,18 @@ class User(Base):
             self._password = None
         else:
             self._password = hash_password(pwd)
+
+    def remove(self) -> None:
+        """Delete the user and its stored sessions in one transaction.
+
+        Sessions kept elsewhere (process memory, Redis) are ended by the
+        authentication mechanism: see ``SessionAuth.destroy_user_sessions``.
+        """
+        with db.session() as session:
+            session.execute(delete(UserSession).where(
+                UserSession.user_id == self.id))
+            session.execute(delete(User).where(User.id == self.id))
+            session.commit()
 
     def is_valid_password(self, pwd: Optional[str]) -> bool:
         """Tell whether pwd is this user's password (bcrypt check)."""

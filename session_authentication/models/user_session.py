@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
 """The UserSession model: a session id linked to a user, stored in SQL."""
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
 
 
 class UserSession(Base):
-    """A login session of a user, kept across server restarts."""
+    """A login session of a user, kept across server restarts.
+
+    ``user_id`` is any string, as in the seed: no foreign key refuses a
+    session of an id that is not (yet) a stored user. Deleting a user
+    deletes its sessions explicitly (``User.remove``).
+    """
 
     __tablename__ = "api_user_sessions"
 
-    user_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("api_users.id", ondelete="CASCADE"),
-        index=True)
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
     session_id: Mapped[str] = mapped_column(String(64), unique=True,
                                             index=True)
 

@@ -1,48 +1,47 @@
 #!/usr/bin/env python3
-"""Apps built in-process by ``create_app`` keep their own database.
+"""The app built by ``api.v1.app`` in this process, from the environment.
 
-The login view imports ``api.v1.app`` (as the seed demands), which builds
-the module-level ``app`` from the environment; that must not move an app
-built with a ``DATABASE_URL`` override onto another database.
+One app per process: ``create_app`` points the models at its database,
+and the seed's ``from api.v1.app import auth`` in the views gives that
+app's own mechanism.
 """
 import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+from flask import Flask
 
-from api.v1.factory import create_app
 from models import db
 from models.user import User
 
 
 @pytest.fixture
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-             ) -> Iterator[Path]:
-    """Run in a temporary folder, with api.v1.app not yet imported."""
+def module_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+               ) -> Iterator[Flask]:
+    """Yield api.v1.app's app, built afresh on a temporary database."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("BCRYPT_ROUNDS", "4")
     monkeypatch.setenv("DATABASE_URL",
-                       "sqlite:///{}".format(tmp_path / "env.db"))
-    monkeypatch.delenv("AUTH_TYPE", raising=False)
+                       "sqlite:///{}".format(tmp_path / "app.db"))
+    monkeypatch.setenv("AUTH_TYPE", "session_db_auth")
+    monkeypatch.setenv("LOGIN_RATE_LIMIT", "off")
     monkeypatch.delitem(sys.modules, "api.v1.app", raising=False)
     db.reset()
-    yield tmp_path
+    from api.v1.app import app
+
+    yield app
     sys.modules.pop("api.v1.app", None)
     db.configure(None)
     db.reset()
 
 
-def test_app_with_database_override_keeps_it_after_login(
-        isolated: Path) -> None:
-    """Logging in twice on an app built with DATABASE_URL works on it."""
-    url = "sqlite:///{}".format(isolated / "override.db")
-    app = create_app({"DATABASE_URL": url, "AUTH_TYPE": "session_db_auth",
-                      "LOGIN_RATE_LIMIT": "off"})
+def test_login_twice_then_me_on_the_module_app(module_app: Flask) -> None:
+    """Logging in twice and reading /users/me work on the app's database."""
     user = User(email="bob@hbtn.io")
     user.password = "pwd"
     user.save()
-    client = app.test_client()
+    client = module_app.test_client()
     for _attempt in (1, 2):
         response = client.post("/api/v1/auth_session/login",
                                data={"email": "bob@hbtn.io",
@@ -55,24 +54,28 @@ def test_app_with_database_override_keeps_it_after_login(
 
 
 def test_update_of_a_user_deleted_meanwhile_is_404(
-        isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        module_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """PUT on a user deleted between its read and its write answers 404."""
-    url = "sqlite:///{}".format(isolated / "override.db")
-    app = create_app({"DATABASE_URL": url})
+    admin = User(email="admin@hbtn.io")
+    admin.password = "pwd"
+    admin.save()
     user = User(email="bob@hbtn.io")
     user.save()
+    client = module_app.test_client()
+    assert client.post("/api/v1/auth_session/login", data={
+        "email": "admin@hbtn.io", "password": "pwd"}).status_code == 200
     real_get = User.get.__func__
 
     def get_then_delete(cls: type, user_id: str) -> object:
         """Read the user, then delete its row as a concurrent DELETE."""
         found = real_get(cls, user_id)
-        if found is not None:
+        if found is not None and user_id == user.id:
             real_get(cls, user_id).remove()
         return found
 
     monkeypatch.setattr(User, "get", classmethod(get_then_delete))
-    response = app.test_client().put("/api/v1/users/" + user.id,
-                                     json={"first_name": "Bob"})
+    response = client.put("/api/v1/users/" + user.id,
+                          json={"first_name": "Bob"})
     assert response.status_code == 404
     assert response.get_json() == {"error": "Not found"}
-    assert User.count() == 0
+    assert User.count() == 1

@@ -6,7 +6,7 @@ from typing import Iterator
 import bcrypt
 import pytest
 
-from models import db
+from models import db, schema
 from models.base import TIMESTAMP_FORMAT
 from models.user import PasswordTooLong, User
 from models.user_session import UserSession
@@ -190,7 +190,7 @@ def test_email_is_unique() -> None:
     assert User.count() == 1
 
 
-def test_user_session_rows_and_cascade() -> None:
+def test_user_session_rows_go_with_their_user() -> None:
     """UserSession rows store user_id/session_id and go with the user."""
     user = new_user()
     UserSession(user_id=user.id, session_id="s1").save()
@@ -206,8 +206,9 @@ def test_schema_belongs_to_alembic(storage: str) -> None:
 
     names = set(inspect(db.engine()).get_table_names())
     assert {"api_users", "api_user_sessions",
-            db.VERSION_TABLE} <= names
+            schema.VERSION_TABLE} <= names
     with db.engine().connect() as conn:
         version = conn.exec_driver_sql(
-            "SELECT version_num FROM " + db.VERSION_TABLE).scalar()
-    assert version == "0001"
+            "SELECT version_num FROM " + schema.VERSION_TABLE).scalar()
+    assert version == schema.head_revision(schema.alembic_config())
+    assert version == "0002"

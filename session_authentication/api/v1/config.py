@@ -8,11 +8,36 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from api.v1.auth.session_exp_auth import parse_session_duration
+DEFAULT_SESSION_NAME = "_my_session_id"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class ConfigError(Exception):
     """Raised for a setting the API cannot start with."""
+
+
+def parse_session_duration(value: Optional[str]) -> int:
+    """Read SESSION_DURATION in seconds: 0 (never expire) when unset or
+    not an integer; 0 or less means no expiry."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def env_session_duration() -> int:
+    """Return SESSION_DURATION from the environment (see above)."""
+    return parse_session_duration(os.environ.get("SESSION_DURATION"))
+
+
+def env_session_name() -> str:
+    """Return the session cookie's name: SESSION_NAME or the default."""
+    return os.environ.get("SESSION_NAME") or DEFAULT_SESSION_NAME
+
+
+def env_redis_url() -> str:
+    """Return REDIS_URL or the default local Redis."""
+    return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
 
 
 def _flag(value: Optional[str]) -> bool:
@@ -46,11 +71,11 @@ class Settings:
             raise ConfigError("MAX_CONTENT_LENGTH must be an integer")
         return cls(
             auth_type=env.get("AUTH_TYPE") or None,
-            session_name=env.get("SESSION_NAME") or "_my_session_id",
+            session_name=env.get("SESSION_NAME") or DEFAULT_SESSION_NAME,
             session_duration=parse_session_duration(
                 env.get("SESSION_DURATION")),
             database_url=env.get("DATABASE_URL") or None,
-            redis_url=env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+            redis_url=env.get("REDIS_URL") or DEFAULT_REDIS_URL,
             cookie_secure=_flag(env.get("SESSION_COOKIE_SECURE")),
             login_rate_limit=env.get("LOGIN_RATE_LIMIT",
                                      "30/minute;300/hour"),

@@ -10,7 +10,7 @@ from typing import Mapping, Optional
 
 import redis
 from flask import Flask, Response, current_app, jsonify
-from flask import abort, g, request
+from flask import abort, request
 from flask_cors import CORS
 from sqlalchemy.exc import OperationalError, TimeoutError
 from werkzeug.exceptions import HTTPException
@@ -50,23 +50,6 @@ def handle_unexpected(error: Exception) -> tuple:
     return jsonify({"error": "Internal Server Error"}), 500
 
 
-def bind_storage() -> None:
-    """Point the models at this app's database for the request.
-
-    ``db.configure`` is process-wide: another ``create_app()`` (such as
-    the module-level one that ``from api.v1.app import auth`` builds)
-    would otherwise move this app's requests to its database.
-    """
-    g.database_token = db.bind(current_app.config["DATABASE_URL"])
-
-
-def unbind_storage(_error: Optional[BaseException] = None) -> None:
-    """Undo bind_storage at the end of the request."""
-    token = g.pop("database_token", None)
-    if token is not None:
-        db.unbind(token)
-
-
 def check_authentication() -> None:
     """Authenticate the request unless its path is excluded.
 
@@ -95,29 +78,25 @@ def check_authentication() -> None:
 def create_app(config: Optional[Mapping] = None) -> Flask:
     """Build the API from the environment, then the given overrides.
 
-    Raises ConfigError for a setting it cannot start with, such as an
-    unknown AUTH_TYPE or a database it cannot reach or prepare.
+    One app per process: the models of the process use this app's
+    database (``models.db.configure``). Raises ConfigError for a
+    setting it cannot start with, such as an unknown AUTH_TYPE or a
+    database it cannot reach or prepare.
     """
     settings = Settings.load(config)
     app = Flask(__name__)
     app.config.update(
         JSON_SORT_KEYS=True, MAX_CONTENT_LENGTH=settings.max_content_length,
         SESSION_COOKIE_SECURE=settings.cookie_secure, SETTINGS=settings)
-    db.configure(settings.database_url)
     app.config["DATABASE_URL"] = db.normalize_url(
         settings.database_url or db.DEFAULT_URL)
-    token = db.bind(app.config["DATABASE_URL"])
+    db.configure(app.config["DATABASE_URL"])
     try:
-        db.engine()
+        db.engines()
     except db.StorageError as err:
         raise ConfigError(str(err))
-    finally:
-        db.unbind(token)
     try:
-        app.extensions["auth"] = build_auth(
-            settings.auth_type, session_name=settings.session_name,
-            session_duration=settings.session_duration,
-            redis_url=settings.redis_url)
+        app.extensions["auth"] = build_auth(settings)
     except UnknownAuthType as err:
         raise ConfigError(str(err))
     try:
@@ -130,9 +109,7 @@ def create_app(config: Optional[Mapping] = None) -> Flask:
                                             err)) from None
     app.register_blueprint(app_views)
     CORS(app, resources={r"/api/v1/*": {"origins": "*"}})
-    app.before_request(bind_storage)
     app.before_request(check_authentication)
-    app.teardown_request(unbind_storage)
     app.register_error_handler(HTTPException, handle_http_error)
     for error in (OperationalError, TimeoutError, db.StorageError,
                   redis.exceptions.ConnectionError,

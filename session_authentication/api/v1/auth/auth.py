@@ -2,13 +2,14 @@
 """The Auth base class: which paths need authentication, and how a
 request carries its credentials (Authorization header, session cookie).
 """
-import os
 from typing import List, Optional, TypeVar
 
 from flask import Request
 
+from api.v1.config import Settings, env_session_name
+
 User = TypeVar("User")
-DEFAULT_SESSION_NAME = "_my_session_id"
+A = TypeVar("A", bound="Auth")
 
 
 def lenient_cookies(header: Optional[str]) -> dict:
@@ -26,17 +27,17 @@ def lenient_cookies(header: Optional[str]) -> dict:
     return cookies
 
 
-def session_name_from_env() -> str:
-    """Return the session cookie's name: SESSION_NAME or the default."""
-    return os.environ.get("SESSION_NAME") or DEFAULT_SESSION_NAME
-
-
 class Auth:
     """Base of every authentication mechanism; it authenticates no one."""
 
     def __init__(self, session_name: Optional[str] = None) -> None:
         """Remember the session cookie's name (SESSION_NAME by default)."""
-        self.session_name = session_name or session_name_from_env()
+        self.session_name = session_name or env_session_name()
+
+    @classmethod
+    def from_settings(cls: type[A], settings: Settings) -> A:
+        """Build the mechanism from the app's settings (AUTH_TYPE table)."""
+        return cls(session_name=settings.session_name)
 
     def require_auth(self, path: str, excluded_paths: List[str]) -> bool:
         """Tell whether a path needs authentication.

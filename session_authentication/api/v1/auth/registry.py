@@ -4,6 +4,7 @@ import importlib
 from typing import Optional
 
 from api.v1.auth.auth import Auth
+from api.v1.config import Settings
 
 AUTH_TYPES = {
     "auth": "api.v1.auth.auth:Auth",
@@ -34,15 +35,9 @@ def auth_class(name: str) -> type:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def build_auth(name: Optional[str], **options: object) -> Optional[Auth]:
-    """Build the mechanism for AUTH_TYPE (None: no authentication).
-
-    Options (session_name, session_duration, redis_url) go to the
-    classes that take them.
-    """
-    if not name:
+def build_auth(settings: Settings) -> Optional[Auth]:
+    """Build the mechanism that settings.auth_type names (None: no
+    authentication); UnknownAuthType for a name not in the table."""
+    if not settings.auth_type:
         return None
-    cls = auth_class(name)
-    accepted = cls.__init__.__code__.co_varnames
-    return cls(**{key: value for key, value in options.items()
-                  if key in accepted and value is not None})
+    return auth_class(settings.auth_type).from_settings(settings)

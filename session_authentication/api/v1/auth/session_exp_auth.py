@@ -1,77 +1,47 @@
 #!/usr/bin/env python3
 """Session authentication whose sessions expire after SESSION_DURATION."""
-import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Callable, Optional
 
-from api.v1.auth.session_auth import SessionAuth
-
-
-def parse_session_duration(value: Optional[str]) -> int:
-    """Read a duration in seconds; 0 (no expiry) when absent or bad."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
-
-
-def session_duration_from_env() -> int:
-    """Return SESSION_DURATION in seconds; 0 (no expiry) when unset or bad."""
-    return parse_session_duration(os.environ.get("SESSION_DURATION"))
-
-
-def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
+from api.v1.auth.session_auth import Record, SessionAuth
+from api.v1.config import Settings, env_session_duration
 
 
 class SessionExpAuth(SessionAuth):
     """Memory sessions that stop being valid session_duration seconds
     after they were created (0 or less: they never expire).
+
+    Each session is a "session dictionary" ``{"user_id": ...,
+    "created_at": datetime.now()}`` (a naive local datetime, as the
+    seed demands) under its id in ``user_id_by_session_id``.
     """
 
     def __init__(self, session_name: Optional[str] = None,
                  session_duration: Optional[int] = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
-        """Read the session lifetime (SESSION_DURATION) and the clock."""
+                 clock: Optional[Callable[[], datetime]] = None) -> None:
+        """Read the session lifetime (SESSION_DURATION) and the clock
+        (``datetime.now`` unless a test gives another)."""
         super().__init__(session_name)
-        self.session_duration = (session_duration_from_env()
+        self.session_duration = (env_session_duration()
                                  if session_duration is None
                                  else int(session_duration))
-        self.clock = clock
+        if clock is not None:
+            self.clock = clock
 
-    def expired(self, created_at: datetime) -> bool:
-        """Tell whether a session created at that time has expired."""
-        if self.session_duration <= 0:
-            return False
-        if created_at.tzinfo is None:
-            created_at = created_at.replace(tzinfo=timezone.utc)
-        limit = created_at + timedelta(seconds=self.session_duration)
-        return limit < self.clock()
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "SessionExpAuth":
+        """Build the mechanism from the app's settings."""
+        return cls(session_name=settings.session_name,
+                   session_duration=settings.session_duration)
 
-    def create_session(self, user_id: str = None) -> Optional[str]:
-        """Create a session id and record when it was created."""
-        session_id = super().create_session(user_id)
-        if session_id is None:
-            return None
+    def _save_session(self, session_id: str, user_id: str) -> None:
+        """Store the session dictionary with its creation time."""
         self.user_id_by_session_id[session_id] = {
             "user_id": user_id, "created_at": self.clock()}
-        return session_id
 
-    def user_id_for_session_id(self, session_id: str = None
-                               ) -> Optional[str]:
-        """Return the session's user id unless the session has expired."""
-        if session_id is None or not isinstance(session_id, str):
-            return None
+    def _load_session(self, session_id: str) -> Optional[Record]:
+        """Return (user id, created_at) of a session dictionary."""
         session = self.user_id_by_session_id.get(session_id)
         if not isinstance(session, dict):
             return None
-        if self.session_duration <= 0:
-            return session.get("user_id")
-        created_at = session.get("created_at")
-        if created_at is None:
-            return None
-        if self.expired(created_at):
-            self.user_id_by_session_id.pop(session_id, None)
-            return None
-        return session.get("user_id")
+        return session.get("user_id"), session.get("created_at")

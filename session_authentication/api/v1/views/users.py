@@ -41,11 +41,15 @@ def view_one_user(user_id: str = None) -> Response:
 @app_views.route("/users/<user_id>", methods=["DELETE"],
                  strict_slashes=False)
 def delete_user(user_id: str = None) -> Tuple[Response, int]:
-    """Delete a User (and its sessions); answer {}."""
+    """Delete a User and end its sessions in every store; answer {}."""
+    from api.v1.app import auth
+
     user = User.get(user_id)
     if user is None:
         abort(404)
     user.remove()
+    if hasattr(auth, "destroy_user_sessions"):
+        auth.destroy_user_sessions(user.id)
     return jsonify({}), 200
 
 

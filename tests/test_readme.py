@@ -87,8 +87,8 @@ def anchors(text: str) -> Set[str]:
     """Return every heading anchor of a Markdown text."""
     found: Set[str] = set()
     counts: dict = {}
-    for kind, _, text in lines_of(text):
-        match = HEADING.fullmatch(text) if kind == "text" else None
+    for kind, _, line in lines_of(text):
+        match = HEADING.fullmatch(line) if kind == "text" else None
         if match:
             base = slug(match.group(2))
             count = counts.get(base, 0)

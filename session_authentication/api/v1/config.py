@@ -5,11 +5,14 @@ Layers: defaults, then environment variables, then the overrides given to
 ``create_app`` (same names as the variables).
 """
 import os
+import re
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
 DEFAULT_SESSION_NAME = "_my_session_id"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# A cookie name is an RFC 6265 token: no separators, spaces or controls.
+COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 class ConfigError(Exception):
@@ -69,9 +72,14 @@ class Settings:
             max_length = int(env.get("MAX_CONTENT_LENGTH", 65536))
         except ValueError:
             raise ConfigError("MAX_CONTENT_LENGTH must be an integer")
+        session_name = env.get("SESSION_NAME") or DEFAULT_SESSION_NAME
+        if not COOKIE_NAME.fullmatch(session_name):
+            raise ConfigError("SESSION_NAME {!r} is not a valid cookie name "
+                              "(letters, digits and !#$%&'*+-.^_`|~ only)"
+                              .format(session_name))
         return cls(
             auth_type=env.get("AUTH_TYPE") or None,
-            session_name=env.get("SESSION_NAME") or DEFAULT_SESSION_NAME,
+            session_name=session_name,
             session_duration=parse_session_duration(
                 env.get("SESSION_DURATION")),
             database_url=env.get("DATABASE_URL") or None,

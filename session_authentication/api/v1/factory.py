@@ -75,6 +75,16 @@ def check_authentication() -> None:
         abort(403)
 
 
+def secure_headers(response: Response) -> Response:
+    """Add the headers every answer carries: no MIME sniffing, and no
+    caching of an answer that sets a cookie (a session id)."""
+    headers = response.headers
+    headers["X-Content-Type-Options"] = "nosniff"
+    if "Set-Cookie" in headers:
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
 def create_app(config: Optional[Mapping] = None) -> Flask:
     """Build the API from the environment, then the given overrides.
 
@@ -110,6 +120,7 @@ def create_app(config: Optional[Mapping] = None) -> Flask:
     app.register_blueprint(app_views)
     CORS(app, resources={r"/api/v1/*": {"origins": "*"}})
     app.before_request(check_authentication)
+    app.after_request(secure_headers)
     app.register_error_handler(HTTPException, handle_http_error)
     for error in (OperationalError, TimeoutError, db.StorageError,
                   redis.exceptions.ConnectionError,

@@ -42,6 +42,8 @@ def session_login() -> Tuple[Response, int]:
         return jsonify({"error": "wrong password"}), 401
     if not hasattr(auth, "create_session"):
         abort(404)
+    # A fresh session per login; the one the request carried ends.
+    auth.destroy_session(request)
     session_id = auth.create_session(user.id)
     if session_id is None:
         abort(503)

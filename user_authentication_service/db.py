@@ -47,14 +47,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def build_engine(url: str) -> Engine:
-    """Create the engine for a URL, tuned for many threads and processes."""
+    """Create the engine for a URL, tuned for many threads and processes;
+    query parameters (session ids, tokens) never reach logs or errors."""
     url = engine_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={
+        engine = create_engine(url, hide_parameters=True, connect_args={
             "check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        _create_private_file(engine)
         return engine
-    return create_engine(url, pool_recycle=1800)
+    return create_engine(url, hide_parameters=True, pool_recycle=1800)
+
+
+def _create_private_file(engine: Engine) -> None:
+    """Create a missing SQLite file readable by its owner only (its WAL
+    and shared-memory files take the same permissions)."""
+    path = engine.url.database
+    if path and path != ":memory:" and not path.startswith("file:"):
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError:
+            pass  # SQLite reports it when it opens the file
 
 
 class DB:

@@ -212,3 +212,18 @@ def test_schema_belongs_to_alembic(storage: str) -> None:
             "SELECT version_num FROM " + schema.VERSION_TABLE).scalar()
     assert version == schema.head_revision(schema.alembic_config())
     assert version == "0002"
+
+
+def test_failing_query_hides_its_parameters() -> None:
+    """An SQL error never shows the query's values (hashes, ids); only
+    the database's own message may name the duplicate key."""
+    from sqlalchemy.exc import IntegrityError
+
+    new_user("secret@hbtn.io")
+    duplicate = User(email="secret@hbtn.io")
+    duplicate.password = "pwd"
+    with pytest.raises(IntegrityError) as caught:
+        duplicate.save()
+    assert duplicate.password not in str(caught.value)
+    assert duplicate.id not in str(caught.value)
+    assert "hidden" in str(caught.value)

@@ -209,3 +209,19 @@ def test_lookups_survive_dropped_connections(postgres_url: str) -> None:
     assert db.find_user_by(email="a@b.c").session_id == "s1"
     with pytest.raises(NoResultFound):
         db.find_user_by(session_id="nope")
+
+
+def test_failing_query_hides_its_parameters(db: Any) -> None:
+    """An SQL error never shows the query's values (session ids, e-mails)."""
+    from sqlalchemy.exc import IntegrityError
+
+    db.add_user("secret@b.c", "hash")
+    with pytest.raises(IntegrityError) as caught:
+        db._engine.connect().exec_driver_sql(
+            "INSERT INTO users (id, email, hashed_password) VALUES "
+            "(?, ?, ?)" if db._engine.dialect.name == "sqlite" else
+            "INSERT INTO users (id, email, hashed_password) VALUES "
+            "(%s, %s, %s)", (1, "secret@b.c", "session-123"))
+    assert "secret@b.c" not in str(caught.value)
+    assert "session-123" not in str(caught.value)
+    assert "hidden" in str(caught.value)

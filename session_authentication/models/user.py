@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
 """The User model: email, names and a bcrypt-hashed password."""
+import base64
+import hashlib
+import hmac
 import os
 from typing import Optional
 
@@ -12,7 +15,10 @@ from models.base import Base
 from models.user_session import UserSession
 
 DEFAULT_ROUNDS = 12
-MAX_PASSWORD_BYTES = 72
+MAX_PASSWORD_CHARS = 1024
+# Hashes of this format are bcrypt of a pre-hash (see hash_password);
+# older hashes are bcrypt of the password itself (up to 72 bytes).
+PREHASH_PREFIX = "$bcrypt-sha256$v1$"
 
 
 def bcrypt_rounds() -> int:
@@ -25,26 +31,56 @@ def bcrypt_rounds() -> int:
 
 
 class PasswordTooLong(ValueError):
-    """Raised for a password longer than bcrypt's 72-byte input."""
+    """Raised for a password longer than MAX_PASSWORD_CHARS characters."""
+
+
+def _prehash(pwd: str, salt: bytes) -> bytes:
+    """Return the Base64 HMAC-SHA256 of a password keyed by its salt.
+
+    bcrypt reads at most 72 bytes: 64 characters of most scripts are
+    longer than that. The 44-byte pre-hash keeps every character and
+    no NUL byte; keying it by the bcrypt salt means a leaked unsalted
+    SHA-256 of the password does not help an attacker.
+    """
+    digest = hmac.new(salt, pwd.encode("utf-8", "surrogatepass"),
+                      hashlib.sha256).digest()
+    return base64.b64encode(digest)
 
 
 def hash_password(pwd: str) -> str:
-    """Return a salted bcrypt hash of a password, as text."""
-    raw = pwd.encode("utf-8", "surrogatepass")
-    if len(raw) > MAX_PASSWORD_BYTES:
-        raise PasswordTooLong("password is longer than 72 bytes")
-    return bcrypt.hashpw(raw, bcrypt.gensalt(bcrypt_rounds())).decode()
+    """Return a salted bcrypt hash of a password's pre-hash, as text."""
+    if len(pwd) > MAX_PASSWORD_CHARS:
+        raise PasswordTooLong("password is longer than {} characters"
+                              .format(MAX_PASSWORD_CHARS))
+    salt = bcrypt.gensalt(bcrypt_rounds())
+    return PREHASH_PREFIX + bcrypt.hashpw(_prehash(pwd, salt), salt).decode()
 
 
 def check_password(pwd: str, hashed: str) -> bool:
-    """Tell whether a password matches a bcrypt hash (never raises)."""
+    """Tell whether a password matches a stored hash (never raises).
+
+    Both formats are read: pre-hashed ones, and the older bcrypt of the
+    password itself (upgraded at the next login, see needs_rehash).
+    """
     try:
-        raw = pwd.encode("utf-8", "surrogatepass")
-        if len(raw) > MAX_PASSWORD_BYTES:
+        if len(pwd) > MAX_PASSWORD_CHARS:
             return False
-        return bcrypt.checkpw(raw, hashed.encode())
+        if hashed.startswith(PREHASH_PREFIX):
+            stored = hashed[len(PREHASH_PREFIX):].encode()
+            return bcrypt.checkpw(_prehash(pwd, stored[:29]), stored)
+        raw = pwd.encode("utf-8", "surrogatepass")
+        return len(raw) <= 72 and bcrypt.checkpw(raw, hashed.encode())
     except (ValueError, TypeError, UnicodeError):
         return False
+
+
+def needs_rehash(hashed: str) -> bool:
+    """Tell whether a stored hash is of the older format or of another
+    cost than BCRYPT_ROUNDS (it is then replaced at the next login)."""
+    if not hashed.startswith(PREHASH_PREFIX):
+        return True
+    cost = hashed[len(PREHASH_PREFIX):].split("$")[2:3]
+    return cost != ["{:02d}".format(bcrypt_rounds())]
 
 
 _dummy_hash: dict = {}
@@ -114,6 +150,13 @@ class User(Base):
         if self._password is None:
             return False
         return check_password(pwd, self._password)
+
+    def rehash_password(self, pwd: str) -> None:
+        """After a successful check of pwd, store it again if its hash is
+        of the older format or of another cost than BCRYPT_ROUNDS."""
+        if self._password is not None and needs_rehash(self._password):
+            self.password = pwd
+            self.save()
 
     def display_name(self) -> str:
         """Return the user's name for display, from what is known."""

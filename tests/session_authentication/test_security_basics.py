@@ -77,3 +77,34 @@ def test_sqlite_file_is_private(api_env: dict, tmp_path: Path) -> None:
         if found.name.endswith("migrate-lock"):
             continue
         assert stat.S_IMODE(found.stat().st_mode) & 0o077 == 0, found
+
+
+def test_64_characters_of_any_script_through_http(
+        start_api: Callable, make_user: Callable) -> None:
+    """POST /users with 64 x "é" (128 bytes) creates a user who logs in
+    with exactly that password, and not with a prefix of it."""
+    make_user("admin@hbtn.io", "pwd")
+    api = start_api("session_db_auth")
+    admin = api.login("admin@hbtn.io", "pwd").cookies
+    created = api.post("/users", cookies=admin, json={
+        "email": "e@hbtn.io", "password": "é" * 64})
+    assert created.status_code == 201, created.text
+    assert api.login("e@hbtn.io", "é" * 64).status_code == 200
+    assert api.login("e@hbtn.io", "é" * 36).status_code == 401
+
+
+def test_login_rehashes_after_a_cost_change(
+        start_api: Callable, make_user: Callable, api_env: dict,
+        tmp_path: Path) -> None:
+    """A user whose hash has cost 4 gets a cost-5 hash at login once
+    BCRYPT_ROUNDS is 5, and still logs in."""
+    user_id = make_user("bob@hbtn.io", "pwd")
+    api = start_api("session_db_auth", BCRYPT_ROUNDS="5")
+    assert api.login("bob@hbtn.io", "pwd").status_code == 200
+    code = ("from models.user import User\n"
+            "print(User.get({!r}).password)\n").format(user_id)
+    done = subprocess.run([PYTHON, "-c", code], cwd=tmp_path, env=api_env,
+                          capture_output=True, text=True, check=True,
+                          timeout=60)
+    assert "$2b$05$" in done.stdout
+    assert api.login("bob@hbtn.io", "pwd").status_code == 200

@@ -6,6 +6,7 @@ from typing import Iterator
 import bcrypt
 import pytest
 
+import models.user
 from models import db, schema
 from models.base import TIMESTAMP_FORMAT
 from models.user import PasswordTooLong, User
@@ -60,7 +61,8 @@ def test_to_json_never_shows_the_password() -> None:
     user = new_user()
     assert "_password" not in user.to_json()
     assert "password" not in user.to_json()
-    assert user.to_json(True)["_password"].startswith("$2b$04$")
+    assert user.to_json(True)["_password"].startswith(
+        models.user.PREHASH_PREFIX + "$2b$04$")
 
 
 def test_save_get_search_count_remove() -> None:
@@ -138,7 +140,8 @@ def test_password_is_bcrypt_hashed_and_checked() -> None:
     user = User()
     user.password = "H0lbertonSchool98!"
     assert user.password != "H0lbertonSchool98!"
-    assert bcrypt.checkpw(b"H0lbertonSchool98!", user.password.encode())
+    assert "H0lbertonSchool98!" not in user.password
+    assert user.password.startswith(models.user.PREHASH_PREFIX + "$2b$")
     assert user.is_valid_password("H0lbertonSchool98!")
     assert not user.is_valid_password("h0lbertonSchool98!")
     assert not user.is_valid_password("")
@@ -147,23 +150,56 @@ def test_password_is_bcrypt_hashed_and_checked() -> None:
     assert not User().is_valid_password("anything")
 
 
-def test_password_over_72_bytes_is_refused() -> None:
-    """bcrypt reads 72 bytes: a longer password is refused, not cut."""
+def test_long_passwords_of_any_script_are_whole() -> None:
+    """64 characters of any script (128 bytes of "é") are accepted, and
+    every character counts: no silent cut at bcrypt's 72 bytes."""
     user = User()
+    user.password = "é" * 64
+    assert user.is_valid_password("é" * 64)
+    assert not user.is_valid_password("é" * 63)
+    user.password = "x" * 100
+    assert not user.is_valid_password("x" * 72)
+    assert not user.is_valid_password("x" * 99 + "y")
+    user.password = "x" * 1024
+    assert user.is_valid_password("x" * 1024)
     with pytest.raises(PasswordTooLong):
-        user.password = "é" * 37
-    user.password = "x" * 72
-    assert not user.is_valid_password("x" * 73)
+        user.password = "x" * 1025
+
+
+def test_older_plain_bcrypt_hashes_work_and_are_upgraded() -> None:
+    """A hash of the older format (bcrypt of the password itself) is
+    checked as before and replaced by the current format at login."""
+    user = new_user()
+    user._password = bcrypt.hashpw(b"old pwd", bcrypt.gensalt(4)).decode()
+    user.save()
+    assert models.user.needs_rehash(user.password)
+    assert user.is_valid_password("old pwd")
+    user.rehash_password("old pwd")
+    stored = User.get(user.id)
+    assert stored.password.startswith(models.user.PREHASH_PREFIX)
+    assert not models.user.needs_rehash(stored.password)
+    assert stored.is_valid_password("old pwd")
+
+
+def test_hash_of_another_cost_is_replaced_at_login(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """After BCRYPT_ROUNDS changes, a successful check rehashes."""
+    user = new_user()
+    assert "$04$" in user.password
+    monkeypatch.setenv("BCRYPT_ROUNDS", "5")
+    assert models.user.needs_rehash(user.password)
+    user.rehash_password("pwd")
+    assert "$05$" in User.get(user.id).password
 
 
 def test_bcrypt_cost_follows_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """BCRYPT_ROUNDS sets the cost; garbage falls back to 12."""
     user = User()
     user.password = "pwd"
-    assert user.password.startswith("$2b$04$")
+    assert user.password.startswith(models.user.PREHASH_PREFIX + "$2b$04$")
     monkeypatch.setenv("BCRYPT_ROUNDS", "5")
     user.password = "pwd"
-    assert user.password.startswith("$2b$05$")
+    assert user.password.startswith(models.user.PREHASH_PREFIX + "$2b$05$")
 
 
 @pytest.mark.parametrize("email, first, last, shown", [

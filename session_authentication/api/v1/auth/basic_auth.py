@@ -120,6 +120,7 @@ class BasicAuth(Auth):
             return user
         if not user.is_valid_password(user_pwd):
             return None
+        user.rehash_password(user_pwd)
         self.verified.remember(digest, user.password)
         return user
 

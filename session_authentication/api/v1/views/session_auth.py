@@ -40,6 +40,7 @@ def session_login() -> Tuple[Response, int]:
     user = users[0]
     if not user.is_valid_password(password):
         return jsonify({"error": "wrong password"}), 401
+    user.rehash_password(password)
     if not hasattr(auth, "create_session"):
         abort(404)
     # A fresh session per login; the one the request carried ends.

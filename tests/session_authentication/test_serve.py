@@ -4,8 +4,15 @@
 A configuration the API cannot run with stops both the development
 server (``python3 -m api.v1.app``) and the production server
 (``python3 -m api.v1.serve``) with one line on stderr and status 2,
-never a traceback; memory-session modes run in exactly one process.
+never a traceback; memory-session modes run in exactly one process. The
+production server refuses a port already in use (even by another
+instance of itself), says "listening" only once it accepts connections,
+and logs one line per request unless ACCESS_LOG=0.
 """
+import os
+import re
+import signal
+import socket
 import subprocess
 from pathlib import Path
 from typing import Callable, List
@@ -19,6 +26,9 @@ APP = ["-m", "api.v1.app"]
 SERVE = ["-m", "api.v1.serve"]
 EMAIL = "bob@hbtn.io"
 PASSWORD = "H0lbertonSchool98!"
+# For tests whose outcome does not depend on the database kind.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"],
+                                      indirect=True)
 
 
 def run_refused(args: List[str], tmp_path: Path, **env: str) -> str:
@@ -126,3 +136,94 @@ def test_memory_sessions_served_by_one_process(
         assert "with 1 worker process(es)" in server.output()
     finally:
         server.kill()
+
+
+def test_port_taken_by_another_program_is_refused(tmp_path: Path) -> None:
+    """A port some other socket listens on: one line, exit 2."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = run_refused(SERVE + ["--workers", "1"], tmp_path,
+                           API_PORT=str(port))
+    assert line == ("users API cannot start: port {} on 127.0.0.1 is "
+                    "already in use".format(port))
+
+
+@SQLITE_ONLY
+def test_port_taken_by_another_instance_is_refused(
+        tmp_path: Path, start_api: Callable) -> None:
+    """A second server on the same port does not share it (granian sets
+    SO_REUSEPORT): it stops with one line; the first keeps serving."""
+    first = start_api("session_db_auth", production=True, workers=2)
+    line = run_refused(SERVE + ["--workers", "2"], tmp_path,
+                       AUTH_TYPE="session_db_auth",
+                       API_PORT=str(first.server.port))
+    assert line.endswith("port {} on 127.0.0.1 is already in use".format(
+        first.server.port))
+    assert first.get("/status").status_code == 200
+
+
+@SQLITE_ONLY
+def test_listening_line_comes_once_connections_are_accepted(
+        api_env: dict, tmp_path: Path) -> None:
+    """Right after the "listening" line, a first connection succeeds."""
+    port = free_port()
+    server = subprocess.Popen(
+        [PYTHON] + SERVE + ["--workers", "2"], cwd=tmp_path,
+        env=dict(api_env, AUTH_TYPE="session_db_auth", API_PORT=str(port)),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    try:
+        line = server.stdout.readline()
+        assert "listening on http://127.0.0.1:{}".format(port) in line
+        socket.create_connection(("127.0.0.1", port), timeout=10).close()
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(15)
+        server.stdout.close()
+
+
+def access_log_of(start_api: Callable, **env: str) -> List[str]:
+    """Send two requests carrying secrets to a production server, stop
+    it gracefully, and return the lines it printed about requests."""
+    api: Api = start_api("session_db_auth", production=True, workers=1,
+                         **env)
+    status = api.get("/status?token=QUERY-SECRET",
+                     cookies={"_my_session_id": "COOKIE-SECRET"},
+                     headers={"Authorization": "Basic SEADER-SECRET"})
+    assert status.status_code == 200
+    assert api.get("/users").status_code == 401
+    # SIGTERM to the main process only: granian then stops its workers
+    # gracefully, and they finish what they were logging.
+    api.server.proc.send_signal(signal.SIGTERM)
+    assert api.server.proc.wait(30) == 0
+    printed = api.server.output()
+    for secret in ("QUERY-SECRET", "COOKIE-SECRET", "SEADER-SECRET"):
+        assert secret not in printed
+    return [line for line in printed.splitlines() if "/api/v1/" in line
+            and "listening" not in line]
+
+
+@SQLITE_ONLY
+def test_access_log_has_one_line_per_request(start_api: Callable) -> None:
+    """Method, path, status and duration; no query, cookie or header."""
+    lines = access_log_of(start_api)
+    assert len(lines) == 2, lines
+    assert re.search(r'"GET /api/v1/status HTTP/1.1" 200 [0-9.]+ms$',
+                     lines[0]), lines
+    assert re.search(r'"GET /api/v1/users HTTP/1.1" 401 [0-9.]+ms$',
+                     lines[1]), lines
+
+
+@SQLITE_ONLY
+def test_access_log_off_with_access_log_0(start_api: Callable) -> None:
+    """ACCESS_LOG=0 turns the request lines off."""
+    assert access_log_of(start_api, ACCESS_LOG="0") == []
+
+
+@pytest.mark.parametrize("port", ["http", "0", "70000"])
+def test_bad_api_port_is_refused(tmp_path: Path, port: str) -> None:
+    """API_PORT must be a port number; exit 2, one line naming it."""
+    line = run_refused(SERVE, tmp_path, API_PORT=port)
+    assert "API_PORT={!r}".format(port) in line

@@ -7,17 +7,31 @@ Listens on API_HOST:API_PORT (default 0.0.0.0:5000) with WEB_CONCURRENCY
 worker processes (default: one per CPU core) of WEB_THREADS threads.
 Sessions kept in process memory (AUTH_TYPE session_auth and
 session_exp_auth) cannot be shared by several processes: those modes are
-served by one process, and asking for more is refused.
+served by one process, and asking for more is refused. A port already in
+use stops start-up with one line; the "listening" line is printed once
+the port accepts connections. Every request is logged on stdout (method,
+path, status, duration; never headers or the query string) unless
+ACCESS_LOG=0.
 """
 import argparse
+import errno
 import os
+import socket
 import sys
+import threading
+import time
 from typing import List, Optional
 
 from granian import Granian
 from granian.constants import Interfaces
 
 from api.v1.auth.registry import MEMORY_SESSION_TYPES
+
+# Fields of granian's access log chosen so that no secret reaches a log:
+# no header (cookies, Authorization) and no query string.
+ACCESS_LOG_FORMAT = ('[%(time)s] %(addr)s "%(method)s %(path)s '
+                     '%(protocol)s" %(status)d %(dt_ms).1fms')
+OFF_VALUES = ("0", "false", "no", "off")
 
 
 def _int_env(name: str, default: int) -> int:
@@ -41,6 +55,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def access_log_enabled() -> bool:
+    """Tell whether requests are logged: yes unless ACCESS_LOG is 0."""
+    value = os.environ.get("ACCESS_LOG", "1").strip().lower()
+    return value not in OFF_VALUES
+
+
+def api_port() -> int:
+    """Read API_PORT (default 5000), stopping start-up when invalid."""
+    text = os.environ.get("API_PORT", "").strip() or "5000"
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        fail("API_PORT={!r} is not a port number (1 to 65535)".format(text))
+    return int(text)
+
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Read the command line (defaults from the environment)."""
     parser = argparse.ArgumentParser(
@@ -58,6 +86,60 @@ def fail(message: str) -> None:
     """Stop with one clear line and status 2."""
     print("users API cannot start: {}".format(message), file=sys.stderr)
     sys.exit(2)
+
+
+def refuse_taken_port(host: str, port: int) -> None:
+    """Stop start-up with one line when the address cannot be bound.
+
+    Granian's workers bind with SO_REUSEPORT, so a second server on the
+    same port (another instance of this one, say) would start silently
+    and take half of the connections; and granian's public API takes no
+    pre-bound socket. So the address is bound once here without
+    SO_REUSEPORT, which Linux refuses while any socket listens on the
+    port, then released for granian. SO_REUSEADDR keeps the connections
+    of a previous run (TIME_WAIT) from counting as a taken port. Not
+    covered: two servers started at the same instant, both probing
+    before either binds.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as err:
+        fail("API_HOST={!r} is not an address to listen on: {}".format(
+            host, err.strerror))
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                fail("port {} on {} is already in use".format(port, host))
+            fail("cannot listen on {} port {}: {}".format(
+                host, port, err.strerror or err))
+
+
+def announce_when_listening(host: str, port: int, line: str) -> None:
+    """Print the line, from a thread, once the port accepts connections.
+
+    Granian's workers bind in their own processes and say nothing when
+    they are ready, so a connection attempt is the only sign there is.
+    """
+    target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(
+        host, host)
+
+    def wait_then_print() -> None:
+        """Try to connect until it works, then print the line."""
+        while True:
+            try:
+                socket.create_connection((target, port), timeout=1).close()
+            except OSError:
+                time.sleep(0.05)
+                continue
+            print(line, flush=True)
+            return
+
+    threading.Thread(target=wait_then_print, daemon=True,
+                     name="announce-listening").start()
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -78,7 +160,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         workers = asked or os.cpu_count() or 1
     threads = args.threads or _int_env("WEB_THREADS", 4)
     host = os.environ.get("API_HOST", "0.0.0.0")
-    port = _int_env("API_PORT", 5000)
+    port = api_port()
 
     from api.v1.factory import ConfigError, create_app
     from models import db
@@ -94,14 +176,25 @@ def main(argv: Optional[List[str]] = None) -> None:
         fail("{}: {}".format(type(err).__name__, err))
     database = db.database_url()
     db.reset()
-    print("users API (AUTH_TYPE={}, database {}) listening on "
-          "http://{}:{} with {} worker process(es) of {} threads".format(
-              auth_type or "none", database.split("@")[-1], host, port,
-              workers, threads), flush=True)
-    Granian("api.v1.app:app", address=host, port=port,
-            interface=Interfaces.WSGI, workers=workers,
-            blocking_threads=threads, websockets=False,
-            log_level="warning").serve()
+    refuse_taken_port(host, port)
+    announce_when_listening(host, port, (
+        "users API (AUTH_TYPE={}, database {}) listening on "
+        "http://{}:{} with {} worker process(es) of {} threads".format(
+            auth_type or "none", database.split("@")[-1], host, port,
+            workers, threads)))
+    server = Granian("api.v1.app:app", address=host, port=port,
+                     interface=Interfaces.WSGI, workers=workers,
+                     blocking_threads=threads, websockets=False,
+                     log_level="warning", log_access=access_log_enabled(),
+                     log_access_format=ACCESS_LOG_FORMAT)
+    try:
+        server.serve()
+    except (OSError, RuntimeError) as err:
+        # Granian's own bind failing (a listener that appeared after the
+        # probe) is a RuntimeError whose first line is the OS error.
+        fail("cannot listen on {} port {}: {}".format(
+            host, port, str(err).splitlines()[0] if str(err) else
+            type(err).__name__))
 
 
 if __name__ == "__main__":

@@ -250,3 +250,27 @@ def test_terminal_asks_twice_hidden_until_both_match(
     shown = terminal.shown.decode()
     assert PASSWORD not in shown and "first try" not in shown
     assert out(users("list"))[0].split("\t")[1] == EMAIL
+
+
+@SQLITE_ONLY
+def test_delete_ends_the_users_redis_sessions(
+        users: Callable, start_api: Callable, redis_url: str) -> None:
+    """With AUTH_TYPE=session_redis_auth, bin/users delete also deletes
+    the user's session keys in Redis: no key of the user is left."""
+    import redis
+
+    out(users("create", EMAIL, stdin=PASSWORD + "\n"))
+    api: Api = start_api("session_redis_auth", REDIS_URL=redis_url,
+                         SESSION_DURATION="600")
+    session_id = api.login(EMAIL, PASSWORD).cookies["_my_session_id"]
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        assert any(session_id in key
+                   for key in client.scan_iter("users_api:*"))
+        out(users("delete", EMAIL, AUTH_TYPE="session_redis_auth",
+                  REDIS_URL=redis_url))
+        assert list(client.scan_iter("users_api:*")) == []
+    finally:
+        client.close()
+    assert api.get("/users/me", cookies={
+        "_my_session_id": session_id}).status_code == 403

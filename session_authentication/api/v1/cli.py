@@ -17,7 +17,11 @@ import sys
 from typing import Iterator, Optional
 
 import click
+import redis
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from api.v1.auth.registry import UnknownAuthType, build_auth
+from api.v1.config import ConfigError, Settings
 
 from models.db import StorageError
 from models.user import User
@@ -147,7 +151,29 @@ def delete(email_or_id: str) -> None:
             raise click.ClickException(
                 "no user with email or id {}".format(email_or_id))
         user.remove()
+    end_sessions_elsewhere(user.id)
     click.echo("deleted user {} {}".format(user.id, user.email))
+
+
+def end_sessions_elsewhere(user_id: str) -> None:
+    """End a deleted user's sessions in the store AUTH_TYPE names.
+
+    ``User.remove`` already deleted its SQL sessions; Redis sessions are
+    deleted here. Memory sessions live in the server's process, out of
+    reach: they stop working at once (the user is gone: 403) and go
+    with the process.
+    """
+    try:
+        mechanism = build_auth(Settings.load())
+    except (ConfigError, UnknownAuthType):
+        return
+    if hasattr(mechanism, "redis"):
+        try:
+            mechanism.destroy_user_sessions(user_id)
+        except redis.exceptions.RedisError as err:
+            raise click.ClickException(
+                "user deleted, but its Redis sessions could not be: {}"
+                .format(err))
 
 
 if __name__ == "__main__":

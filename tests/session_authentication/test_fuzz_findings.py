@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""The users API's fuzzer findings (issue 10), one test each, on real servers.
+
+Deeply nested JSON and over-limit bodies (sized and chunked, JSON and
+form) are checked on both servers the API runs on: the seeds'
+development server and granian, whose WSGI input streams differ.
+Bodies are sent with ``http.client`` so a chunked body really travels
+chunked.
+"""
+import http.client
+import json
+from typing import Callable, Iterator, Optional, Tuple
+
+import pytest
+
+from tests.session_authentication.hardening import user_count
+
+EMAIL = "bob@hbtn.io"
+PASSWORD = "H0lb:erton:pwd"
+LIMIT = 65536
+JSON_TYPE = "application/json"
+FORM_TYPE = "application/x-www-form-urlencoded"
+Answer = Tuple[int, dict, bytes]
+
+
+class LoggedIn:
+    """A running API server and the session cookie of its one user."""
+
+    def __init__(self, api: object, cookie: str, user_id: str) -> None:
+        """Keep the server, the cookie value and the user's id."""
+        self.api = api
+        self.cookie = cookie
+        self.user_id = user_id
+        self.cookies = {"_my_session_id": cookie}
+
+    @property
+    def port(self) -> int:
+        """Return the port the server listens on."""
+        return self.api.server.port
+
+    def send(self, method: str, path: str, body: bytes, content_type: str,
+             chunked: bool = False, cookie: bool = True) -> Answer:
+        """Send a body to /api/v1<path>, sized or chunked (4 KiB pieces).
+
+        Returns the status, the headers (lower-case names) and the body.
+        """
+        headers = {"Content-Type": content_type}
+        if cookie:
+            headers["Cookie"] = "_my_session_id=" + self.cookie
+        conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                          timeout=30)
+        try:
+            if chunked:
+                pieces = (body[at:at + 4096]
+                          for at in range(0, len(body), 4096))
+                conn.request(method, "/api/v1" + path, body=pieces,
+                             headers=headers, encode_chunked=True)
+            else:
+                conn.request(method, "/api/v1" + path, body=body,
+                             headers=headers)
+            response = conn.getresponse()
+            return (response.status,
+                    {name.lower(): value
+                     for name, value in response.getheaders()},
+                    response.read())
+        finally:
+            conn.close()
+
+
+def assert_raw_json_error(answer: Answer, status: int,
+                          error: Optional[str] = None) -> None:
+    """Check a raw answer is this status with a JSON {"error": ...}."""
+    code, headers, body = answer
+    assert code == status, (code, body[:300])
+    assert headers["content-type"].startswith(JSON_TYPE)
+    parsed = json.loads(body)
+    assert isinstance(parsed.get("error"), str), parsed
+    if error is not None:
+        assert parsed["error"] == error, parsed
+
+
+@pytest.fixture(params=["development", "granian"])
+def logged_in(request: pytest.FixtureRequest, start_api: Callable,
+              make_user: Callable) -> Iterator[LoggedIn]:
+    """Yield a session_db_auth server (each kind) with a user logged in."""
+    api = start_api("session_db_auth",
+                    production=request.param == "granian", workers=1)
+    user_id = make_user(EMAIL, PASSWORD)
+    response = api.login(EMAIL, PASSWORD)
+    assert response.status_code == 200, response.text
+    yield LoggedIn(api, response.cookies["_my_session_id"], user_id)
+    assert "Traceback" not in api.server.output()
+
+
+def nested(depth: int, opener: bytes, closer: bytes) -> bytes:
+    """Return a JSON value nested ``depth`` levels deep."""
+    return opener * depth + b"1" + closer * depth
+
+
+DEEP_BODIES = [
+    nested(1000, b'{"a":', b"}"),
+    nested(5000, b'{"email":', b"}"),
+    nested(1000, b"[", b"]"),
+    nested(30000, b"[", b"]"),
+]
+
+
+def test_deeply_nested_json_is_400_not_500(logged_in: LoggedIn) -> None:
+    """Finding 1: JSON nested past Python's recursion limit is bad JSON.
+
+    It used to raise RecursionError out of get_json (500); now POST and
+    PUT /users answer 400 "Wrong format" and the JSON login 400 "email
+    missing", as for any other malformed JSON, and nothing changes.
+    """
+    api, cookies = logged_in.api, logged_in.cookies
+    before = api.get("/users/" + logged_in.user_id, cookies=cookies).json()
+    for body in DEEP_BODIES:
+        assert len(body) < LIMIT
+        assert_raw_json_error(logged_in.send("POST", "/users", body,
+                                             JSON_TYPE), 400, "Wrong format")
+        assert_raw_json_error(logged_in.send(
+            "PUT", "/users/" + logged_in.user_id, body, JSON_TYPE),
+            400, "Wrong format")
+        assert_raw_json_error(logged_in.send(
+            "POST", "/auth_session/login", body, JSON_TYPE, cookie=False),
+            400, "email missing")
+    assert user_count(api, cookies=cookies) == 1
+    assert api.get("/users/" + logged_in.user_id,
+                   cookies=cookies).json() == before
+
+
+def multipart(**fields: str) -> Tuple[bytes, str]:
+    """Return a multipart/form-data body of the fields and its type."""
+    boundary = "fuzzboundary"
+    parts = [("--{}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n"
+              "{}\r\n").format(boundary, name, value)
+             for name, value in fields.items()]
+    body = "".join(parts) + "--{}--\r\n".format(boundary)
+    return body.encode(), "multipart/form-data; boundary=" + boundary
+
+
+def test_over_limit_bodies_are_413_sized_or_chunked(
+        logged_in: LoggedIn) -> None:
+    """Finding 2: every body over MAX_CONTENT_LENGTH answers 413 JSON.
+
+    Sized or chunked, JSON, URL-encoded or multipart, on every route
+    that takes a body, even one that does not read that kind of body
+    (a form sent to POST /users). A chunked body used to be cut at the
+    limit and parsed as nothing (400 "email missing"); a chunked body
+    of exactly the limit, or a small one, still works.
+    """
+    big = "x" * (LIMIT + 10000)
+    json_body = json.dumps({"email": "big@b.io", "password": "pwd",
+                            "last_name": big}).encode()
+    form_body = "email={}&password=pwd".format(big).encode()
+    multipart_body, multipart_type = multipart(email=big, password="pwd")
+    user_path = "/users/" + logged_in.user_id
+    for chunked in (False, True):
+        for method, path, body, kind in (
+                ("POST", "/users", json_body, JSON_TYPE),
+                ("PUT", user_path, json_body, JSON_TYPE),
+                ("POST", "/users", form_body, FORM_TYPE),
+                ("POST", "/auth_session/login", form_body, FORM_TYPE),
+                ("POST", "/auth_session/login", json_body, JSON_TYPE),
+                ("POST", "/auth_session/login", multipart_body,
+                 multipart_type)):
+            answer = logged_in.send(method, path, body, kind, chunked)
+            assert_raw_json_error(answer, 413, "Request Entity Too Large")
+    api, cookies = logged_in.api, logged_in.cookies
+    assert user_count(api, cookies=cookies) == 1
+    exact = json.dumps({"email": "exact@b.io", "password": "pwd"}).encode()
+    exact = exact[:-1] + b" " * (LIMIT - len(exact)) + b"}"
+    assert len(exact) == LIMIT
+    status, _, body = logged_in.send("POST", "/users", exact, JSON_TYPE,
+                                     chunked=True)
+    assert status == 201, body
+    status, _, body = logged_in.send(
+        "POST", "/auth_session/login",
+        "email={}&password={}".format(EMAIL, PASSWORD).encode(),
+        FORM_TYPE, chunked=True, cookie=False)
+    assert status == 200, body
+    assert user_count(api, cookies=cookies) == 2
+

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """The users API's fuzzer findings (issue 10), one test each, on real servers.
 
-Deeply nested JSON and over-limit bodies (sized and chunked, JSON and
-form) are checked on both servers the API runs on: the seeds'
-development server and granian, whose WSGI input streams differ.
-Bodies are sent with ``http.client`` so a chunked body really travels
-chunked.
+Deeply nested JSON, over-limit bodies (sized and chunked, JSON and form)
+and paths with empty segments are checked on both servers the API runs
+on: the seeds' development server and granian, whose WSGI input streams
+differ. Bodies are sent with ``http.client`` so a chunked body really
+travels chunked.
 """
 import http.client
 import json
@@ -13,7 +13,7 @@ from typing import Callable, Iterator, Optional, Tuple
 
 import pytest
 
-from tests.session_authentication.hardening import user_count
+from tests.session_authentication.hardening import raw_get, user_count
 
 EMAIL = "bob@hbtn.io"
 PASSWORD = "H0lb:erton:pwd"
@@ -180,4 +180,38 @@ def test_over_limit_bodies_are_413_sized_or_chunked(
         FORM_TYPE, chunked=True, cookie=False)
     assert status == 200, body
     assert user_count(api, cookies=cookies) == 2
+
+
+EMPTY_SEGMENT_PATHS = [
+    b"//api/v1/status", b"/api/v1//status", b"/api/v1/status//",
+    b"/api/v1/status%2F%2F", b"/api/v1//users", b"/api/v1/users//",
+    b"/api/v1/users/%2F", b"/api/v1//users/me", b"/api/v1/stats%2F%2F",
+    b"/api/v1/users//" + EMAIL.encode(), b"//", b"/%2F", b"/api//v1/stats",
+]
+
+
+def test_paths_with_empty_segments_answer_json(logged_in: LoggedIn) -> None:
+    """Finding 5: // and %2F paths answer JSON, never a 308 with HTML.
+
+    Werkzeug's slash merging redirected them with an HTML body; now a
+    path with an empty segment is not found (404 JSON), while the seeds'
+    slash-tolerant routes (/api/v1/status/ ...) answer exactly as before.
+    """
+    cookie = b"Cookie: _my_session_id=" + logged_in.cookie.encode() + b"\r\n"
+    for path in EMPTY_SEGMENT_PATHS:
+        status, headers, body = raw_get(logged_in.port, path, cookie)
+        assert not 300 <= status < 400, (path, status, body)
+        assert "location" not in headers, path
+        assert headers["content-type"].startswith(JSON_TYPE), (path, body)
+        json.loads(body)
+    for method in ("POST", "PUT", "DELETE"):
+        answer = logged_in.send(method, "//users//" + logged_in.user_id,
+                                b'{"first_name": "x"}', JSON_TYPE)
+        assert_raw_json_error(answer, 404, "Not found")
+    api, cookies = logged_in.api, logged_in.cookies
+    for path in ("/status/", "/status"):
+        assert api.get(path).json() == {"status": "OK"}
+    assert api.get("/stats/", cookies=cookies).json() == {"users": 1}
+    assert api.get("/users/", cookies=cookies).status_code == 200
+    assert api.get("/users/me", cookies=cookies).json()["email"] == EMAIL
 

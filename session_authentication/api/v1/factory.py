@@ -97,6 +97,9 @@ def create_app(config: Optional[Mapping] = None) -> Flask:
     settings = Settings.load(config)
     app = Flask(__name__)
     app.request_class = ApiRequest
+    # A path with an empty segment (//, %2F) is not found, in JSON, rather
+    # than redirected with Werkzeug's HTML body.
+    app.url_map.merge_slashes = False
     app.config.update(
         JSON_SORT_KEYS=True, MAX_CONTENT_LENGTH=settings.max_content_length,
         SESSION_COOKIE_SECURE=settings.cookie_secure, SETTINGS=settings)

@@ -5,7 +5,8 @@ Deeply nested JSON, over-limit bodies (sized and chunked, JSON and form)
 and paths with empty segments are checked on both servers the API runs
 on: the seeds' development server and granian, whose WSGI input streams
 differ. Bodies are sent with ``http.client`` so a chunked body really
-travels chunked.
+travels chunked. E-mails with invisible characters, refused by the view
+whatever the server, are checked on the development server.
 """
 import http.client
 import json
@@ -13,7 +14,8 @@ from typing import Callable, Iterator, Optional, Tuple
 
 import pytest
 
-from tests.session_authentication.hardening import raw_get, user_count
+from tests.session_authentication.hardening import (
+    assert_json_error, raw_get, user_count)
 
 EMAIL = "bob@hbtn.io"
 PASSWORD = "H0lb:erton:pwd"
@@ -215,3 +217,48 @@ def test_paths_with_empty_segments_answer_json(logged_in: LoggedIn) -> None:
     assert api.get("/users/", cookies=cookies).status_code == 200
     assert api.get("/users/me", cookies=cookies).json()["email"] == EMAIL
 
+
+INVISIBLE_EMAILS = [
+    "bob\u200b@hbtn.io",        # zero-width space (Cf)
+    "bob\u200d@hbtn.io",        # zero-width joiner (Cf)
+    "\ufeffbob@hbtn.io",        # byte order mark (Cf)
+    "bob\u00ad@hbtn.io",        # soft hyphen (Cf)
+    "\u202eoi.ntbh@bob",        # right-to-left override (bidi, Cf)
+    "bob@hbtn.io\u202c",        # pop directional formatting (bidi, Cf)
+    "bob\u2067@hbtn.io",        # right-to-left isolate (bidi, Cf)
+    "bob\u200f@hbtn.io",        # right-to-left mark (bidi, Cf)
+    "bob\x01@hbtn.io",          # C0 control (Cc)
+    "bob\t@hbtn.io",            # tab (Cc)
+    "bob@hbtn.io\n",            # line feed (Cc)
+    "bob\x7f@hbtn.io",          # delete (Cc)
+    "bob\x85@hbtn.io",          # C1 control (Cc)
+    "bob\u2028@hbtn.io",        # line separator (Zl)
+]
+INVISIBLE_ERROR = ("Can't create User: email must not contain control or "
+                   "invisible characters")
+
+
+def test_emails_with_invisible_characters_are_refused(
+        start_api: Callable, make_user: Callable) -> None:
+    """Finding 6: POST /users refuses e-mails with control, zero-width,
+    bidi or line-separator characters (400, nothing stored); ordinary
+    and visible non-ASCII e-mails are still created.
+    """
+    api = start_api("session_db_auth")
+    make_user(EMAIL, PASSWORD)
+    cookies = {"_my_session_id":
+               api.login(EMAIL, PASSWORD).cookies["_my_session_id"]}
+    for email in INVISIBLE_EMAILS:
+        response = api.post("/users", json={"email": email,
+                                            "password": "pwd"},
+                            cookies=cookies)
+        assert_json_error(response, 400, INVISIBLE_ERROR)
+    assert user_count(api, cookies=cookies) == 1
+    for email in ("alice@hbtn.io", "élodie@exemple.fr", "用户@例子.广告"):
+        response = api.post("/users", json={"email": email,
+                                            "password": "pwd"},
+                            cookies=cookies)
+        assert response.status_code == 201, response.text
+        assert response.json()["email"] == email
+    assert user_count(api, cookies=cookies) == 4
+    assert "Traceback" not in api.server.output()

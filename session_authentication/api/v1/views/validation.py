@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Checks of untrusted input, done once at the edge of the API."""
+import unicodedata
 from typing import IO, Any, Optional
 
 from flask import Request, request
@@ -11,6 +12,9 @@ from models.base import storable_text
 
 FIELD_LIMITS = {"email": 254, "password": 1024, "first_name": 255,
                 "last_name": 255}
+# Control (Cc) and format (Cf: zero-width characters and every bidi
+# control, such as U+202E) characters, and line/paragraph separators.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 class BadField(ValueError):
@@ -127,3 +131,14 @@ def text_fields(body: Optional[dict], *names: str) -> Optional[dict]:
     except BadField:
         return None
 
+
+def email_problem(email: str) -> Optional[str]:
+    """Return why an email cannot be stored, or None when it can.
+
+    An email holding a control, zero-width, bidi or line-separator
+    character is refused: it would show as another address than it is.
+    """
+    if any(unicodedata.category(char) in INVISIBLE_CATEGORIES
+           for char in email):
+        return "email must not contain control or invisible characters"
+    return None

@@ -336,6 +336,9 @@ def create_app(config: Optional[dict] = None,
     settings = load_config(config)
     app = Flask(__name__)
     app.request_class = BoundedRequest
+    # An empty path segment (//, %2F) is a JSON 404, not Werkzeug's
+    # redirect with an HTML body.
+    app.url_map.merge_slashes = False
     app.config.update(settings)
     app.before_request(_refuse_oversized_body)
     app.json.sort_keys = False

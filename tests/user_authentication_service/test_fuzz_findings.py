@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """The auth service's fuzzer findings (issue 10), one test each.
 
-Deeply nested JSON and over-limit bodies (sized and chunked; form, JSON
-and multipart) are checked on both servers the service runs on:
-``python3 app.py`` (Werkzeug) and granian, whose WSGI input streams
-differ. Bodies are sent with ``http.client`` so a chunked body really
-travels chunked.
+Deeply nested JSON, over-limit bodies (sized and chunked; form, JSON and
+multipart) and paths with empty segments are checked on both servers the
+service runs on: ``python3 app.py`` (Werkzeug) and granian, whose WSGI
+input streams differ. Bodies are sent with ``http.client`` so a chunked
+body really travels chunked.
 """
 import http.client
 import json
 from typing import Callable, Tuple
 
 import pytest
+import requests
 
 from tests.support import ServerProcess
 from tests.user_authentication_service.conftest import count_users
@@ -144,3 +145,63 @@ def test_over_limit_bodies_are_413_sized_or_chunked(
     assert count_users(database_url) == 2
     assert "Traceback" not in server.output()
 
+
+EMPTY_SEGMENT_PATHS = [
+    "//", "/%2F", "//users", "/users//", "/users%2F%2F", "//profile",
+    "/profile//", "/profile%2F", "/sessions//", "/reset_password%2F%2F",
+    "/reset_password//x",
+]
+
+
+def test_paths_with_empty_segments_answer_json(
+        server: ServerProcess) -> None:
+    """Finding 5: // and %2F paths answer JSON, never a redirect with HTML.
+
+    Werkzeug's slash merging is off in every app: a path with an empty
+    segment is not found (404 JSON) or, for a leading //, the route
+    itself, as the servers give it.
+    """
+    for path in EMPTY_SEGMENT_PATHS:
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            status, headers, body = send(server, method, path, b"",
+                                         FORM_TYPE)
+            assert not 300 <= status < 400, (method, path, status, body)
+            assert "location" not in headers, (method, path)
+            assert headers["content-type"].startswith(JSON_TYPE), (
+                method, path, body)
+            json.loads(body)
+    assert requests.get(server.url + "/", timeout=10).json() == {
+        "message": "Bienvenue"}
+
+
+INVISIBLE_EMAILS = [
+    "bob\u200b@hbtn.io", "\ufeffbob@hbtn.io", "\u202eoi.ntbh@bob",
+    "bob@hbtn.io\u202c", "bob\u2067@hbtn.io", "bob\u200f@hbtn.io",
+    "bob\x01@hbtn.io", "bob\t@hbtn.io", "bob@hbtn.io\n", "bob\x7f@hbtn.io",
+    "bob\x85@hbtn.io", "bob\u2028@hbtn.io", "bob\u00ad@hbtn.io",
+]
+
+
+def test_registration_refuses_invisible_characters(
+        start_server: Callable[..., ServerProcess],
+        database_url: str) -> None:
+    """Finding 6: registration refuses e-mails with control, zero-width,
+    bidi or line-separator characters (400 JSON, nothing stored).
+
+    ``Auth`` already refused them (an address must be printable text
+    without spaces); this pins it down over HTTP, form and JSON alike.
+    """
+    server = start_server("dev")
+    for email in INVISIBLE_EMAILS:
+        for kwargs in ({"data": {"email": email, "password": "pwd"}},
+                       {"json": {"email": email, "password": "pwd"}}):
+            response = requests.post(server.url + "/users", timeout=10,
+                                     **kwargs)
+            assert response.status_code == 400, (email, response.text)
+            assert isinstance(response.json()["message"], str)
+    assert count_users(database_url) == 0
+    response = requests.post(server.url + "/users", timeout=10,
+                             data={"email": "bob@hbtn.io", "password": "pwd"})
+    assert response.json() == {"email": "bob@hbtn.io",
+                               "message": "user created"}
+    assert count_users(database_url) == 1

@@ -7,6 +7,7 @@ suite's Redis; requests go through ``http.client``, which sends a path
 exactly as written.
 """
 import http.client
+import importlib
 import json
 from pathlib import Path
 from typing import Callable, Iterator, Tuple
@@ -99,4 +100,69 @@ def test_405_keeps_the_allow_header(start_app: Starter, module: str,
             allowed = {name.strip() for name in headers["allow"].split(",")}
             assert allowed == GET_ONLY, (method, path, headers)
     assert snapshot(redis_url) == before
+
+
+def test_head_reserve_product_reserves_nothing(start_app: Starter,
+                                               redis_url: str) -> None:
+    """Finding 4 (stock): HEAD /reserve_product/<id> takes no item.
+
+    It answers the status and headers GET would answer at that moment
+    (200 while stock is left, 409 when none is, 404 for an unknown id)
+    without changing the stock.
+    """
+    server = start_app("9-stock")
+    stock = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        for _ in range(6):
+            status, headers, body = call(server, "HEAD", "/reserve_product/1")
+            assert (status, body) == (200, b"")
+            assert headers["content-type"].startswith(JSON_TYPE)
+            assert stock.get("item.1") == "4"
+        head_length = headers["content-length"]
+        for left in (3, 2, 1, 0):
+            status, headers, body = call(server, "GET", "/reserve_product/1")
+            assert status == 200, body
+            assert headers["content-length"] == head_length
+            assert stock.get("item.1") == str(left)
+        for method in ("HEAD", "GET"):
+            status, _, _ = call(server, method, "/reserve_product/1")
+            assert status == 409
+        assert stock.get("item.1") == "0"
+        assert call(server, "HEAD", "/reserve_product/99")[0] == 404
+        assert stock.get("item.99") is None
+    finally:
+        stock.close()
+
+
+def test_head_reserve_seat_queues_nothing(start_app: Starter,
+                                          redis_url: str) -> None:
+    """Finding 4 (seats): HEAD /reserve_seat queues no job and HEAD
+    /process starts no worker; Redis is byte for byte unchanged.
+
+    A GET afterwards does queue a job, so the snapshot would see one.
+    """
+    server = start_app("100-seat")
+    status, _, body = call(server, "GET", "/available_seats")
+    assert json.loads(body) == {"numberOfAvailableSeats": "50"}
+    before = snapshot(redis_url)
+    for path in ("/reserve_seat", "/reserve_seat", "/process",
+                 "/reserve_seat"):
+        status, headers, body = call(server, "HEAD", path)
+        assert (status, body) == (200, b""), path
+        assert headers["content-type"].startswith(JSON_TYPE)
+        assert snapshot(redis_url) == before, path
+    status, _, body = call(server, "GET", "/reserve_seat")
+    assert json.loads(body) == {"status": "Reservation in process"}
+    assert snapshot(redis_url) != before
+
+
+def test_head_process_starts_no_worker(redis_url: str) -> None:
+    """Finding 4 (seats): HEAD /process answers like GET but leaves the
+    app's queue unprocessed (checked in process, where it is visible)."""
+    seat = importlib.import_module("100-seat")
+    app = seat.create_app({"REDIS_URL": redis_url})
+    response = app.test_client().head("/process")
+    assert response.status_code == 200
+    assert response.mimetype == JSON_TYPE
+    assert app.extensions["seats"].processing is False
 

@@ -230,6 +230,9 @@ def create_app(config: Optional[dict] = None) -> Flask:
     ``INITIAL_SEATS`` (50). Redis is reached by the first request.
     """
     app = Flask(__name__)
+    # An empty path segment (//, %2F) is a JSON 404, not Werkzeug's
+    # redirect with an HTML body.
+    app.url_map.merge_slashes = False
     app.config["REDIS_URL"] = redis_url()
     app.config["INITIAL_SEATS"] = INITIAL_SEATS
     app.config.update(config or {})

@@ -192,6 +192,9 @@ def create_app(config: Optional[dict] = None) -> Flask:
     client is created by the first request that needs it.
     """
     app = Flask(__name__)
+    # An empty path segment (//, %2F) is a JSON 404, not Werkzeug's
+    # redirect with an HTML body.
+    app.url_map.merge_slashes = False
     app.config["REDIS_URL"] = redis_url()
     app.config.update(config or {})
     app.json.sort_keys = False

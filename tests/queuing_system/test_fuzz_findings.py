@@ -166,3 +166,43 @@ def test_head_process_starts_no_worker(redis_url: str) -> None:
     assert response.mimetype == JSON_TYPE
     assert app.extensions["seats"].processing is False
 
+
+EMPTY_SEGMENT_PATHS = {
+    "9-stock": ["//list_products", "/list_products//", "/list_products//1",
+                "/list_products/1//", "/list_products%2F%2F1",
+                "/reserve_product//1", "/reserve_product/1//",
+                "//reserve_product//1", "/reserve_product%2F%2F1", "//",
+                "/%2F"],
+    "100-seat": ["//available_seats", "/available_seats//",
+                 "/reserve_seat//", "/reserve_seat%2F%2F", "/process//",
+                 "//process//", "//", "/%2F"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(EMPTY_SEGMENT_PATHS))
+def test_paths_with_empty_segments_answer_json(
+        start_app: Starter, module: str, redis_url: str) -> None:
+    """Finding 5: // and %2F paths answer JSON, never a 308 with HTML.
+
+    Werkzeug's slash merging redirected /reserve_product//1 to a
+    reservation with an HTML body; now a path with an empty segment is a
+    JSON 404 and reserves nothing, while the stock app's trailing-slash
+    routes (/list_products/) still answer.
+    """
+    server = start_app(module)
+    call(server, "GET", "/list_products/1" if module == "9-stock"
+         else "/available_seats")
+    before = snapshot(redis_url)
+    for path in EMPTY_SEGMENT_PATHS[module]:
+        for method in ("GET", "HEAD"):
+            status, headers, body = call(server, method, path)
+            assert not 300 <= status < 400, (method, path, status)
+            assert "location" not in headers, (method, path)
+            assert headers["content-type"].startswith(JSON_TYPE), (
+                method, path, body)
+            if method == "GET":
+                json.loads(body)
+    if module == "9-stock":
+        for path in ("/list_products/", "/list_products/1/"):
+            assert call(server, "GET", path)[0] == 200, path
+    assert snapshot(redis_url) == before

@@ -15,10 +15,26 @@ FIELD_LIMITS = {"email": 254, "password": 1024, "first_name": 255,
 # Control (Cc) and format (Cf: zero-width characters and every bidi
 # control, such as U+202E) characters, and line/paragraph separators.
 INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# An over-limit body up to this size is read and dropped before the 413,
+# so a client still sending it sees the answer rather than a reset.
+DRAIN_LIMIT = 1024 * 1024
 
 
 class BadField(ValueError):
     """Raised for a field of the wrong type, too long, or not storable."""
+
+
+def drain(stream: IO[bytes], size: int) -> None:
+    """Read and drop up to ``size`` bytes of a stream (less when the
+    client stops sending or goes away)."""
+    try:
+        while size > 0:
+            chunk = stream.read(min(size, 65536))
+            if not chunk:
+                return
+            size -= len(chunk)
+    except (OSError, ValueError):
+        return
 
 
 class StreamedBodyLimit(LimitedStream):
@@ -37,6 +53,7 @@ class StreamedBodyLimit(LimitedStream):
     def on_exhausted(self) -> None:
         """Raise 413 when the client sent more than the limit."""
         if self.source.read(1):
+            drain(self.source, DRAIN_LIMIT)
             raise RequestEntityTooLarge()
 
     def readall(self) -> bytes:
@@ -82,8 +99,9 @@ class ApiRequest(Request):
         """Raise 413 for a body over MAX_CONTENT_LENGTH, before any view.
 
         A Content-Length says so at once; a chunked body is read (up to
-        the limit, kept for the view) to find out. A request without a
-        body costs two lookups.
+        the limit, kept for the view) to find out. An over-limit body of
+        up to DRAIN_LIMIT bytes is read to its end first. A request
+        without a body costs two lookups.
         """
         environ = self.environ
         if not environ.get("CONTENT_LENGTH") \
@@ -92,10 +110,13 @@ class ApiRequest(Request):
         limit = self.max_content_length
         if limit is None:
             return
-        if self.content_length is not None:
-            if self.content_length > limit:
+        length = self.content_length
+        if length is not None:
+            if length > limit:
+                if length <= DRAIN_LIMIT:
+                    drain(environ["wsgi.input"], length)
                 raise RequestEntityTooLarge()
-        elif "HTTP_TRANSFER_ENCODING" in self.environ:
+        elif "HTTP_TRANSFER_ENCODING" in environ:
             self.get_data()
 
 

@@ -18,7 +18,7 @@ import threading
 from typing import Any, Optional
 
 import redis
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from redis.exceptions import RedisError
 
@@ -148,6 +148,11 @@ class SeatService:
                 self._queue = Queue(self.url, timeout=3.0)
             return self._queue
 
+    @property
+    def processing(self) -> bool:
+        """Tell whether this process works on the reservation queue."""
+        return self._processing
+
     def reserve_seat_job(self, job: Any) -> None:
         """Process one ``reserve_seat`` job: take a seat or fail."""
         self.store.take(job.id)
@@ -188,10 +193,15 @@ def available_seats() -> ResponseReturnValue:
 
 
 def reserve_seat() -> ResponseReturnValue:
-    """Queue a reservation job, unless reservations are blocked."""
+    """Queue a reservation job, unless reservations are blocked.
+
+    HEAD queues nothing: it answers what GET would answer now.
+    """
     service = seats()
     if not service.store.enabled():
         return jsonify({"status": "Reservation are blocked"})
+    if request.method == "HEAD":
+        return jsonify({"status": "Reservation in process"})
     job = service.queue.create(JOB_TYPE)
     try:
         job.save()
@@ -206,8 +216,10 @@ def reserve_seat() -> ResponseReturnValue:
 
 
 def process() -> ResponseReturnValue:
-    """Start processing the reservation queue in this process."""
-    seats().start_processing()
+    """Start processing the reservation queue in this process (not on
+    HEAD, which starts nothing)."""
+    if request.method != "HEAD":
+        seats().start_processing()
     return jsonify({"status": "Queue processing"})
 
 
@@ -218,6 +230,9 @@ def create_app(config: Optional[dict] = None) -> Flask:
     ``INITIAL_SEATS`` (50). Redis is reached by the first request.
     """
     app = Flask(__name__)
+    # An empty path segment (//, %2F) is a JSON 404, not Werkzeug's
+    # redirect with an HTML body.
+    app.url_map.merge_slashes = False
     app.config["REDIS_URL"] = redis_url()
     app.config["INITIAL_SEATS"] = INITIAL_SEATS
     app.config.update(config or {})

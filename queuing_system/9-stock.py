@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import redis
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from json_errors import register_json_errors
@@ -166,12 +166,19 @@ def product_detail(item_id: str) -> ResponseReturnValue:
 
 
 def reserve_product(item_id: str) -> ResponseReturnValue:
-    """Reserve one item: 200 confirmed, 409 out of stock, 404 unknown."""
+    """Reserve one item: 200 confirmed, 409 out of stock, 404 unknown.
+
+    HEAD reserves nothing: it answers what GET would answer now.
+    """
     try:
         product = get_item_by_id(item_id)
     except ProductNotFound:
         return not_found()
-    if not stock().reserve(product):
+    if request.method == "HEAD":
+        reserved = stock().current_quantity(product) > 0
+    else:
+        reserved = stock().reserve(product)
+    if not reserved:
         return jsonify({"status": "Not enough stock available",
                         "itemId": product.item_id}), 409
     return jsonify({"status": "Reservation confirmed",
@@ -185,6 +192,9 @@ def create_app(config: Optional[dict] = None) -> Flask:
     client is created by the first request that needs it.
     """
     app = Flask(__name__)
+    # An empty path segment (//, %2F) is a JSON 404, not Werkzeug's
+    # redirect with an HTML body.
+    app.url_map.merge_slashes = False
     app.config["REDIS_URL"] = redis_url()
     app.config.update(config or {})
     app.json.sort_keys = False

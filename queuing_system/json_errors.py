@@ -2,7 +2,8 @@
 """JSON error answers shared by the queuing system's HTTP apps.
 
 Redis (or queue) failures answer 503 JSON with one log line and no
-traceback; other HTTP errors (404, 405...) answer JSON instead of HTML.
+traceback; other HTTP errors (404, 405...) answer JSON instead of HTML,
+with the error's own headers (a 405's ``Allow``).
 """
 from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
@@ -18,8 +19,14 @@ def redis_unavailable(error: Exception) -> ResponseReturnValue:
 
 
 def http_error(error: HTTPException) -> ResponseReturnValue:
-    """Answer HTTP errors (404, 405...) as JSON instead of HTML."""
-    return jsonify({"error": error.name}), error.code
+    """Answer HTTP errors (404, 405...) as JSON instead of HTML, keeping
+    the error's headers, such as the ``Allow`` of a 405 (RFC 9110)."""
+    response = jsonify({"error": error.name})
+    response.status_code = error.code
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers.add(name, value)
+    return response
 
 
 def register_json_errors(app: Flask, *unavailable: type) -> None:

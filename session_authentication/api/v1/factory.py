@@ -19,6 +19,7 @@ from api.v1.auth.registry import UnknownAuthType, build_auth
 from api.v1.config import ConfigError, Settings
 from api.v1.rate_limit import RateLimit
 from api.v1.views import app_views
+from api.v1.views.validation import ApiRequest, refuse_oversized_body
 from models import db
 
 EXCLUDED_PATHS = ["/api/v1/status/", "/api/v1/unauthorized/",
@@ -95,6 +96,10 @@ def create_app(config: Optional[Mapping] = None) -> Flask:
     """
     settings = Settings.load(config)
     app = Flask(__name__)
+    app.request_class = ApiRequest
+    # A path with an empty segment (//, %2F) is not found, in JSON, rather
+    # than redirected with Werkzeug's HTML body.
+    app.url_map.merge_slashes = False
     app.config.update(
         JSON_SORT_KEYS=True, MAX_CONTENT_LENGTH=settings.max_content_length,
         SESSION_COOKIE_SECURE=settings.cookie_secure, SETTINGS=settings)
@@ -119,6 +124,7 @@ def create_app(config: Optional[Mapping] = None) -> Flask:
                                             err)) from None
     app.register_blueprint(app_views)
     CORS(app, resources={r"/api/v1/*": {"origins": "*"}})
+    app.before_request(refuse_oversized_body)
     app.before_request(check_authentication)
     app.after_request(secure_headers)
     app.register_error_handler(HTTPException, handle_http_error)

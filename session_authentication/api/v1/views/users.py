@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.v1.views import app_views
-from api.v1.views.validation import json_object, text_fields
+from api.v1.views.validation import email_problem, json_object, text_fields
 from models.user import PasswordTooLong, User
 
 
@@ -65,6 +65,9 @@ def create_user() -> Tuple[Response, int]:
         return jsonify({"error": "email missing"}), 400
     if not password:
         return jsonify({"error": "password missing"}), 400
+    problem = email_problem(email)
+    if problem is not None:
+        return jsonify({"error": "Can't create User: " + problem}), 400
     user = User(email=email, first_name=fields["first_name"],
                 last_name=fields["last_name"])
     try:

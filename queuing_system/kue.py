@@ -34,6 +34,7 @@ import os
 import signal
 import threading
 import time
+import urllib.parse
 from typing import Any, Callable, Iterable, Optional
 
 import hiredis
@@ -89,6 +90,16 @@ class HiredisPackConnection(redis.asyncio.Connection):
             return [hiredis.pack_command(args)]
         except TypeError:
             return super().pack_command(*args)
+
+
+def _public_url(url: str) -> str:
+    """Return a Redis URL fit for a log line: its password hidden."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(
+        netloc="{}:***@{}".format(parts.username or "", host)))
 
 
 def _client(url: str, **options: Any) -> redis.asyncio.Redis:
@@ -285,7 +296,56 @@ class FetchNextWorker(Worker):
     bullmq's main loop already support the Node way: a finished task's
     result that is a job gets processed. Only completion is changed;
     failures (retries, backoff) keep bullmq's own path.
+
+    It also waits for Redis before bullmq's loop starts (``run``).
     """
+
+    waiting_for_redis = False
+    on_waiting: Optional[Callable] = None
+    on_connected: Optional[Callable] = None
+
+    async def run(self) -> None:
+        """Wait until Redis answers, then run bullmq's worker loop.
+
+        bullmq's loop dies for good when its first command fails (Redis
+        down at start-up), so that command (the client name) runs here
+        first, retried with backoff (0.1 s doubling to 1 s) until Redis
+        answers or the worker closes; ``on_waiting(error)`` hears the
+        first failure. The server's version is read too: it tells
+        bullmq that Redis (6.0 and later) blocks for fractions of a
+        second, so delayed jobs and back-offs are not rounded up to
+        whole seconds.
+        """
+        delay = 0.1
+        self.waiting_for_redis = True
+        try:
+            while not await self._reach_redis():
+                if self.closing:
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        finally:
+            self.waiting_for_redis = False
+        if self.on_connected is not None:
+            self.on_connected()
+        try:
+            await super().run()
+        except Exception:  # noqa: BLE001 - logged: a stopped worker says so
+            log.exception("the worker of %s stopped", self.name)
+
+    async def _reach_redis(self) -> bool:
+        """Name the worker's connection and read Redis's version once."""
+        try:
+            try:
+                await self.blockingRedisConnection.getRedisVersion()
+            except redis.exceptions.ResponseError:
+                pass  # INFO refused (renamed command): bullmq's defaults
+            await self._ensure_client_names()
+        except _REDIS_DOWN as error:
+            if self.on_waiting is not None and not self.closing:
+                self.on_waiting(error)
+            return False
+        return True
 
     async def processJob(self, job: Any, token: str) -> Any:
         """Run one job; return the next job fetched on completion, if any.
@@ -409,6 +469,7 @@ class Queue:
         self._saving = 0
         self._early: dict = {}
         self._workers: list = []
+        self._told_waiting = False
         self._lock = threading.Lock()
         self._bridge: Optional[EventLoopThread] = None
 
@@ -619,13 +680,30 @@ class Queue:
             "maxStalledCount": int(options.get("max_stalled_count", 1)),
             "drainDelay": int(options.get("drain_delay", 5)),
             "runRetryDelay": int(options.get("run_retry_delay", 1000)),
-            "skipVersionCheck": True,
+            "autorun": False,
         })
         worker.on("error", lambda *args: None)
+        worker.on_waiting = self._waiting_for_redis
+        worker.on_connected = self._redis_reached
         if not self._workers:
             atexit.register(self.shutdown, 10.0)
-        self._workers.append((worker, pool))
+        self._workers.append((worker, pool, asyncio.ensure_future(
+            worker.run())))
         return worker
+
+    def _waiting_for_redis(self, error: BaseException) -> None:
+        """Say once (until a worker connects) that workers wait for Redis."""
+        with self._lock:
+            if self._told_waiting:
+                return
+            self._told_waiting = True
+        log.warning("Waiting for Redis at %s: %s", _public_url(self.url),
+                    str(error) or type(error).__name__)
+
+    def _redis_reached(self) -> None:
+        """Note that a worker reached Redis (a later wait is told again)."""
+        with self._lock:
+            self._told_waiting = False
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -654,11 +732,15 @@ class Queue:
     async def _shutdown(self) -> None:
         """Close workers, event readers and queues on the loop thread."""
         workers, self._workers = self._workers, []
-        await asyncio.gather(*(worker.close() for worker, _ in workers),
+        await asyncio.gather(*(worker.close() for worker, _, _ in workers),
                              return_exceptions=True)
-        for _, pool in workers:
+        for worker, pool, task in workers:
             if pool is not None:
                 pool.shutdown(wait=False)
+            if worker.waiting_for_redis:
+                task.cancel()
+        if workers:
+            await asyncio.wait([task for _, _, task in workers], timeout=5)
         followers, self._followers = self._followers, {}
         for task in followers.values():
             task.cancel()

@@ -57,6 +57,9 @@ DEFAULT_TIMEOUT = 5.0
 KEEP_COMPLETED = 1000
 KEEP_FAILED = 5000
 EVENTS_MAX_LEN = 10000
+# Redis checks blocking timeouts on its timer tick (1 / hz, hz 10 by
+# default); a worker times the last part of a delay itself.
+REDIS_TICK = 0.1
 PRIORITIES = {"critical": 1, "high": 2, "medium": 3, "normal": 4, "low": 5}
 _REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                OSError, asyncio.TimeoutError, concurrent.futures.TimeoutError)
@@ -346,6 +349,29 @@ class FetchNextWorker(Worker):
                 self.on_waiting(error)
             return False
         return True
+
+    def getBlockTimeout(self, block_until: int) -> float:
+        """Block in Redis until REDIS_TICK before a delayed job is due.
+
+        Redis ends a blocking command's timeout on its next timer tick,
+        up to ``1 / hz`` (100 ms) late; the rest of the wait is timed
+        here (``waitForJob``), so delays are honoured within a few ms.
+        """
+        if block_until:
+            block_until = max(1, block_until - int(REDIS_TICK * 1000))
+        return super().getBlockTimeout(block_until)
+
+    async def waitForJob(self) -> int:
+        """Wait for a job; the last REDIS_TICK before a due time locally.
+
+        A job added during that short sleep is taken when it ends.
+        """
+        if self.blockUntil:
+            left = self.blockUntil / 1000 - time.time()
+            if left <= REDIS_TICK:
+                await asyncio.sleep(max(left, 0))
+                return 0
+        return await super().waitForJob()
 
     async def processJob(self, job: Any, token: str) -> Any:
         """Run one job; return the next job fetched on completion, if any.

@@ -27,6 +27,7 @@ BullMQ does), bullmq's asyncio connections pack commands with hiredis
 """
 import asyncio
 import atexit
+import collections
 import concurrent.futures
 import inspect
 import logging
@@ -173,6 +174,14 @@ class Emitter:
 
     Events reach a job on the loop thread, possibly before the caller
     registered a listener; replaying the history closes that race.
+    Every call to a listener, live or replayed, goes through one queue
+    drained by one thread at a time, so each listener hears its events
+    in the order they happened and no two listeners of an emitter run
+    at once. ``on_many`` adds several listeners in one step: the past
+    events then reach them in the order they happened across event
+    names (a progress before a failure), which listeners added one at
+    a time after the fact cannot get. A listener that raises is logged;
+    the others still run.
     """
 
     def __init__(self, replay: bool = True) -> None:
@@ -181,24 +190,68 @@ class Emitter:
         self._history: list = []
         self._replay = replay
         self._lock = threading.Lock()
+        self._calls: collections.deque = collections.deque()
+        self._draining = False
 
     def on(self, event: str, listener: Callable) -> "Emitter":
         """Call ``listener(*args)`` on each ``event`` (past ones too)."""
+        return self.on_many({event: listener})
+
+    def on_many(self, listeners: dict) -> "Emitter":
+        """Add ``{event: listener}`` at once; past events come in order."""
         with self._lock:
-            self._listeners.setdefault(event, []).append(listener)
-            past = [args for name, args in self._history if name == event]
-        for args in past:
-            listener(*args)
+            for event, listener in listeners.items():
+                self._listeners.setdefault(event, []).append(listener)
+            for event, args in self._history:
+                if event in listeners:
+                    self._calls.append((listeners[event], args))
+        self._drain()
         return self
 
-    def emit(self, event: str, *args: Any) -> None:
-        """Record an event and call its listeners."""
+    def emit(self, event: str, *args: Any,
+             then: Optional[Callable] = None) -> None:
+        """Record an event and call its listeners, then ``then()``."""
         with self._lock:
             if self._replay:
                 self._history.append((event, args))
-            listeners = list(self._listeners.get(event, ()))
-        for listener in listeners:
-            listener(*args)
+            for listener in self._listeners.get(event, ()):
+                self._calls.append((listener, args))
+            if then is not None:
+                self._calls.append((then, ()))
+        self._drain()
+
+    def _drain(self) -> None:
+        """Make the queued calls in order, unless another thread does."""
+        with self._lock:
+            if self._draining:
+                return
+            self._draining = True
+        try:
+            while True:
+                with self._lock:
+                    if not self._calls:
+                        self._draining = False
+                        return
+                    call, args = self._calls.popleft()
+                try:
+                    call(*args)
+                except Exception:  # noqa: BLE001 - logged, others still run
+                    log.exception("an event listener failed")
+        except BaseException:
+            with self._lock:
+                self._draining = False
+            raise
+
+
+def _in_turn(*calls: Callable) -> Callable:
+    """Return a function making the given calls one after the other."""
+
+    def call_all() -> None:
+        """Make each call in turn."""
+        for call in calls:
+            call()
+
+    return call_all
 
 
 class Job(Emitter):
@@ -246,15 +299,20 @@ class Job(Emitter):
         self.queue.save([self])
         return self
 
-    def emit(self, event: str, *args: Any) -> None:
-        """Update the job's state from an event, then call listeners."""
+    def emit(self, event: str, *args: Any,
+             then: Optional[Callable] = None) -> None:
+        """Update the job's state from an event, then call listeners.
+
+        ``wait()`` returns once the listeners of the final event ran.
+        """
         if event == "complete":
             self.state, self.result = "complete", args[0] if args else None
         elif event == "failed":
             self.state, self.error = "failed", args[0] if args else None
-        super().emit(event, *args)
         if event in ("complete", "failed"):
-            self._finished.set()
+            then = (_in_turn(then, self._finished.set) if then
+                    else self._finished.set)
+        super().emit(event, *args, then=then)
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Block until the job completed or failed; False on timeout."""

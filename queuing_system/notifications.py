@@ -7,14 +7,21 @@ from typing import Any
 
 
 def report(job: Any) -> None:
-    """Print the seed's lines for a job's progress, completion, failure."""
-    job.on("complete", lambda result: print(
-        "Notification job {} completed".format(job.id), flush=True))
-    job.on("failed", lambda error: print(
-        "Notification job {} failed: {}".format(job.id, error), flush=True))
-    job.on("progress", lambda percent: print(
-        "Notification job {} {}% complete".format(job.id, percent),
-        flush=True))
+    """Print the seed's lines for a job's progress, completion, failure.
+
+    The three listeners are added together, so events that happened
+    before this call are printed in the order they happened.
+    """
+    job.on_many({
+        "complete": lambda result: print(
+            "Notification job {} completed".format(job.id), flush=True),
+        "failed": lambda error: print(
+            "Notification job {} failed: {}".format(job.id, error),
+            flush=True),
+        "progress": lambda percent: print(
+            "Notification job {} {}% complete".format(job.id, percent),
+            flush=True),
+    })
 
 
 def wait_seconds() -> float:

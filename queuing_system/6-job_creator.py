@@ -3,7 +3,7 @@
 import sys
 
 from kue import QueueUnavailable, create_queue
-from notifications import wait_seconds
+from notifications import say, wait_seconds
 
 JOB_TYPE = "push_notification_code"
 JOB_DATA = {
@@ -21,11 +21,11 @@ def main() -> int:
     except QueueUnavailable as error:
         print("Notification job failed to be created: {}".format(error))
         return 1
-    print("Notification job created: {}".format(job.id), flush=True)
-    job.on("complete", lambda result: print(
-        "Notification job completed", flush=True))
-    job.on("failed", lambda error: print(
-        "Notification job failed", flush=True))
+    say("Notification job created: {}".format(job.id))
+    job.on_many({
+        "complete": lambda result: say("Notification job completed"),
+        "failed": lambda error: say("Notification job failed"),
+    })
     job.wait(wait_seconds())
     queue.shutdown()
     return 0

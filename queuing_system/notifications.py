@@ -1,9 +1,27 @@
 #!/usr/bin/env python3
 """Shared parts of the notification tasks 6-8: how long a creator waits
-for its jobs, and the console lines printed for a job.
+for its jobs, the console lines printed for a job, and printing a line
+whole when several threads print at once.
 """
 import os
-from typing import Any
+import sys
+import threading
+from typing import Any, Optional, TextIO
+
+_OUTPUT = threading.Lock()
+
+
+def say(line: str, stream: Optional[TextIO] = None) -> None:
+    """Print one line in a single write, so threads never mix lines.
+
+    ``print(line, flush=True)`` writes the text and the newline in two
+    calls; two threads printing at once could put both texts on one
+    line. Default stream: standard output.
+    """
+    stream = sys.stdout if stream is None else stream
+    with _OUTPUT:
+        stream.write(line + "\n")
+        stream.flush()
 
 
 def report(job: Any) -> None:
@@ -13,14 +31,12 @@ def report(job: Any) -> None:
     before this call are printed in the order they happened.
     """
     job.on_many({
-        "complete": lambda result: print(
-            "Notification job {} completed".format(job.id), flush=True),
-        "failed": lambda error: print(
-            "Notification job {} failed: {}".format(job.id, error),
-            flush=True),
-        "progress": lambda percent: print(
-            "Notification job {} {}% complete".format(job.id, percent),
-            flush=True),
+        "complete": lambda result: say(
+            "Notification job {} completed".format(job.id)),
+        "failed": lambda error: say(
+            "Notification job {} failed: {}".format(job.id, error)),
+        "progress": lambda percent: say(
+            "Notification job {} {}% complete".format(job.id, percent)),
     })
 
 

@@ -3,7 +3,7 @@
 import sys
 
 from kue import QueueUnavailable, create_queue
-from notifications import say, wait_seconds
+from notifications import say, unfinished, wait_seconds
 
 JOB_TYPE = "push_notification_code"
 JOB_DATA = {
@@ -13,7 +13,12 @@ JOB_DATA = {
 
 
 def main() -> int:
-    """Queue the job, print its fate, exit once it finished or timed out."""
+    """Queue the job, print its fate, exit once it finished or timed out.
+
+    Exit status: 0 once the job completed or failed, 1 when it could not
+    be created, 124 when no worker finished it in time (one line on
+    stderr says so; the job stays queued).
+    """
     queue = create_queue()
     job = queue.create(JOB_TYPE, JOB_DATA)
     try:
@@ -26,9 +31,10 @@ def main() -> int:
         "complete": lambda result: say("Notification job completed"),
         "failed": lambda error: say("Notification job failed"),
     })
-    job.wait(wait_seconds())
+    seconds = wait_seconds()
+    job.wait(seconds)
     queue.shutdown()
-    return 0
+    return unfinished([job], seconds)
 
 
 if __name__ == "__main__":

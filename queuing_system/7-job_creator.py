@@ -3,7 +3,7 @@
 import sys
 
 from kue import QueueUnavailable, create_queue, wait_all
-from notifications import report, say, wait_seconds
+from notifications import report, say, unfinished, wait_seconds
 
 JOB_TYPE = "push_notification_code_2"
 MESSAGE = "This is the code {} to verify your account"
@@ -21,7 +21,12 @@ JOBS = [
 
 
 def main() -> int:
-    """Queue the jobs, print their fate, exit once all finished."""
+    """Queue the jobs, print their fate, exit once all finished.
+
+    Exit status: 0 once every job completed or failed, 1 when they could
+    not be created, 124 when some were not finished in time (one line on
+    stderr says so; they stay queued).
+    """
     queue = create_queue()
     jobs = [queue.create(JOB_TYPE, data) for data in JOBS]
     try:
@@ -32,9 +37,10 @@ def main() -> int:
     for job in jobs:
         say("Notification job created: {}".format(job.id))
         report(job)
-    wait_all(jobs, wait_seconds())
+    seconds = wait_seconds()
+    wait_all(jobs, seconds)
     queue.shutdown()
-    return 0
+    return unfinished(jobs, seconds)
 
 
 if __name__ == "__main__":

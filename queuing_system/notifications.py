@@ -6,7 +6,11 @@ whole when several threads print at once.
 import os
 import sys
 import threading
-from typing import Any, Optional, TextIO
+from typing import Any, Iterable, Optional, TextIO
+
+# The exit status of a creator whose jobs were not all finished in time
+# (as ``timeout(1)`` does); 1 means they could not be created at all.
+NOT_FINISHED = 124
 
 _OUTPUT = threading.Lock()
 
@@ -46,3 +50,25 @@ def wait_seconds() -> float:
         return max(0.0, float(os.environ.get("JOB_WAIT_SECONDS", "30")))
     except ValueError:
         return 30.0
+
+
+def unfinished(jobs: Iterable[Any], seconds: float) -> int:
+    """Say on stderr how many jobs are not finished; return the exit status.
+
+    Returns 0 when every job completed or failed, else ``NOT_FINISHED``
+    after one line such as ``No worker finished the jobs within 30 s;
+    they stay queued``.
+    """
+    jobs = list(jobs)
+    left = sum(1 for job in jobs if job.state not in ("complete", "failed"))
+    if not left:
+        return 0
+    if left == len(jobs):
+        what = "the job" if left == 1 else "the jobs"
+        line = "No worker finished {} within {:g} s".format(what, seconds)
+    else:
+        line = "{} of {} jobs not finished within {:g} s".format(
+            left, len(jobs), seconds)
+    say(line + ("; it stays queued" if left == 1 else "; they stay queued"),
+        sys.stderr)
+    return NOT_FINISHED

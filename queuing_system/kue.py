@@ -18,8 +18,10 @@ bullmq is asyncio and Flask or a script is not: every coroutine runs on
 ONE event-loop thread per process (``EventLoopThread``), started on first
 use and never at import; callers block on the result with a timeout.
 Only thin glue lives here: Kue naming, the sync bridge, event
-dispatch to job objects, and a restart of bullmq's event reader after a
-Redis outage (bullmq's ``QueueEvents`` stops at the first error).
+dispatch to job objects (in the order the events happened), a restart
+of bullmq's event reader after a Redis outage (bullmq's ``QueueEvents``
+stops at the first error), and a wait for Redis before bullmq's worker
+loop starts (that loop dies if Redis is down when it starts).
 Three measured speed-ups, each a thin layer: the worker takes its next
 job in the Lua call that completes one (``FetchNextWorker``, as Node
 BullMQ does), bullmq's asyncio connections pack commands with hiredis
@@ -720,10 +722,12 @@ class Queue:
         """Process a type with a handler, ``concurrency`` jobs at a time.
 
         ``handler(job)`` may be a function (run in a thread pool) or a
-        coroutine function (run on the loop). Options: ``lock_duration``
-        and ``stalled_interval`` (ms; a dead worker's jobs run again
-        after about two stalled intervals past the lock's end),
-        ``max_stalled_count``, ``drain_delay`` (s).
+        coroutine function (run on the loop). Returns at once: with
+        Redis unreachable the worker waits for it (one warning on the
+        ``kue`` logger) and starts working when it answers. Options:
+        ``lock_duration`` and ``stalled_interval`` (ms; a dead worker's
+        jobs run again after about two stalled intervals past the lock's
+        end), ``max_stalled_count``, ``drain_delay`` (s).
         """
         if handler is None:
             concurrency, handler = 1, concurrency

@@ -182,8 +182,13 @@ def reserve_seat_job(job: Any) -> None:
 
 
 def log_line(message: str) -> None:
-    """Print one log line at once (the seed logs to the console)."""
-    print(message, flush=True)
+    """Print one log line in one write (the seed logs to the console).
+
+    Listeners run on the queue's thread and on request threads: one
+    write per line keeps two lines from mixing.
+    """
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
 
 
 def available_seats() -> ResponseReturnValue:

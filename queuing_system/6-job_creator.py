@@ -3,7 +3,7 @@
 import sys
 
 from kue import QueueUnavailable, create_queue
-from notifications import wait_seconds
+from notifications import say, unfinished, wait_seconds
 
 JOB_TYPE = "push_notification_code"
 JOB_DATA = {
@@ -13,7 +13,12 @@ JOB_DATA = {
 
 
 def main() -> int:
-    """Queue the job, print its fate, exit once it finished or timed out."""
+    """Queue the job, print its fate, exit once it finished or timed out.
+
+    Exit status: 0 once the job completed or failed, 1 when it could not
+    be created, 124 when no worker finished it in time (one line on
+    stderr says so; the job stays queued).
+    """
     queue = create_queue()
     job = queue.create(JOB_TYPE, JOB_DATA)
     try:
@@ -21,14 +26,15 @@ def main() -> int:
     except QueueUnavailable as error:
         print("Notification job failed to be created: {}".format(error))
         return 1
-    print("Notification job created: {}".format(job.id), flush=True)
-    job.on("complete", lambda result: print(
-        "Notification job completed", flush=True))
-    job.on("failed", lambda error: print(
-        "Notification job failed", flush=True))
-    job.wait(wait_seconds())
+    say("Notification job created: {}".format(job.id))
+    job.on_many({
+        "complete": lambda result: say("Notification job completed"),
+        "failed": lambda error: say("Notification job failed"),
+    })
+    seconds = wait_seconds()
+    job.wait(seconds)
     queue.shutdown()
-    return 0
+    return unfinished([job], seconds)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,15 @@
 from typing import Any
 
 from kue import create_queue, run_until_signal
+from notifications import say
 
 JOB_TYPE = "push_notification_code"
 
 
 def send_notification(phone_number: str, message: str) -> None:
     """Print the notification the seed's processor sends."""
-    print("Sending notification to {}, with message: {}".format(
-        phone_number, message), flush=True)
+    say("Sending notification to {}, with message: {}".format(
+        phone_number, message))
 
 
 def process_notification(job: Any) -> None:

@@ -3,7 +3,7 @@
 import sys
 
 from kue import QueueUnavailable, create_queue, wait_all
-from notifications import report, wait_seconds
+from notifications import report, say, unfinished, wait_seconds
 
 JOB_TYPE = "push_notification_code_2"
 MESSAGE = "This is the code {} to verify your account"
@@ -21,7 +21,12 @@ JOBS = [
 
 
 def main() -> int:
-    """Queue the jobs, print their fate, exit once all finished."""
+    """Queue the jobs, print their fate, exit once all finished.
+
+    Exit status: 0 once every job completed or failed, 1 when they could
+    not be created, 124 when some were not finished in time (one line on
+    stderr says so; they stay queued).
+    """
     queue = create_queue()
     jobs = [queue.create(JOB_TYPE, data) for data in JOBS]
     try:
@@ -30,11 +35,12 @@ def main() -> int:
         print("Notification jobs failed to be created: {}".format(error))
         return 1
     for job in jobs:
-        print("Notification job created: {}".format(job.id), flush=True)
+        say("Notification job created: {}".format(job.id))
         report(job)
-    wait_all(jobs, wait_seconds())
+    seconds = wait_seconds()
+    wait_all(jobs, seconds)
     queue.shutdown()
-    return 0
+    return unfinished(jobs, seconds)
 
 
 if __name__ == "__main__":

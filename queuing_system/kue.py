@@ -18,8 +18,10 @@ bullmq is asyncio and Flask or a script is not: every coroutine runs on
 ONE event-loop thread per process (``EventLoopThread``), started on first
 use and never at import; callers block on the result with a timeout.
 Only thin glue lives here: Kue naming, the sync bridge, event
-dispatch to job objects, and a restart of bullmq's event reader after a
-Redis outage (bullmq's ``QueueEvents`` stops at the first error).
+dispatch to job objects (in the order the events happened), a restart
+of bullmq's event reader after a Redis outage (bullmq's ``QueueEvents``
+stops at the first error), and a wait for Redis before bullmq's worker
+loop starts (that loop dies if Redis is down when it starts).
 Three measured speed-ups, each a thin layer: the worker takes its next
 job in the Lua call that completes one (``FetchNextWorker``, as Node
 BullMQ does), bullmq's asyncio connections pack commands with hiredis
@@ -27,6 +29,7 @@ BullMQ does), bullmq's asyncio connections pack commands with hiredis
 """
 import asyncio
 import atexit
+import collections
 import concurrent.futures
 import inspect
 import logging
@@ -34,6 +37,7 @@ import os
 import signal
 import threading
 import time
+import urllib.parse
 from typing import Any, Callable, Iterable, Optional
 
 import hiredis
@@ -56,6 +60,9 @@ DEFAULT_TIMEOUT = 5.0
 KEEP_COMPLETED = 1000
 KEEP_FAILED = 5000
 EVENTS_MAX_LEN = 10000
+# Redis checks blocking timeouts on its timer tick (1 / hz, hz 10 by
+# default); a worker times the last part of a delay itself.
+REDIS_TICK = 0.1
 PRIORITIES = {"critical": 1, "high": 2, "medium": 3, "normal": 4, "low": 5}
 _REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                OSError, asyncio.TimeoutError, concurrent.futures.TimeoutError)
@@ -89,6 +96,16 @@ class HiredisPackConnection(redis.asyncio.Connection):
             return [hiredis.pack_command(args)]
         except TypeError:
             return super().pack_command(*args)
+
+
+def _public_url(url: str) -> str:
+    """Return a Redis URL fit for a log line: its password hidden."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(
+        netloc="{}:***@{}".format(parts.username or "", host)))
 
 
 def _client(url: str, **options: Any) -> redis.asyncio.Redis:
@@ -159,6 +176,14 @@ class Emitter:
 
     Events reach a job on the loop thread, possibly before the caller
     registered a listener; replaying the history closes that race.
+    Every call to a listener, live or replayed, goes through one queue
+    drained by one thread at a time, so each listener hears its events
+    in the order they happened and no two listeners of an emitter run
+    at once. ``on_many`` adds several listeners in one step: the past
+    events then reach them in the order they happened across event
+    names (a progress before a failure), which listeners added one at
+    a time after the fact cannot get. A listener that raises is logged;
+    the others still run.
     """
 
     def __init__(self, replay: bool = True) -> None:
@@ -167,24 +192,68 @@ class Emitter:
         self._history: list = []
         self._replay = replay
         self._lock = threading.Lock()
+        self._calls: collections.deque = collections.deque()
+        self._draining = False
 
     def on(self, event: str, listener: Callable) -> "Emitter":
         """Call ``listener(*args)`` on each ``event`` (past ones too)."""
+        return self.on_many({event: listener})
+
+    def on_many(self, listeners: dict) -> "Emitter":
+        """Add ``{event: listener}`` at once; past events come in order."""
         with self._lock:
-            self._listeners.setdefault(event, []).append(listener)
-            past = [args for name, args in self._history if name == event]
-        for args in past:
-            listener(*args)
+            for event, listener in listeners.items():
+                self._listeners.setdefault(event, []).append(listener)
+            for event, args in self._history:
+                if event in listeners:
+                    self._calls.append((listeners[event], args))
+        self._drain()
         return self
 
-    def emit(self, event: str, *args: Any) -> None:
-        """Record an event and call its listeners."""
+    def emit(self, event: str, *args: Any,
+             then: Optional[Callable] = None) -> None:
+        """Record an event and call its listeners, then ``then()``."""
         with self._lock:
             if self._replay:
                 self._history.append((event, args))
-            listeners = list(self._listeners.get(event, ()))
-        for listener in listeners:
-            listener(*args)
+            for listener in self._listeners.get(event, ()):
+                self._calls.append((listener, args))
+            if then is not None:
+                self._calls.append((then, ()))
+        self._drain()
+
+    def _drain(self) -> None:
+        """Make the queued calls in order, unless another thread does."""
+        with self._lock:
+            if self._draining:
+                return
+            self._draining = True
+        try:
+            while True:
+                with self._lock:
+                    if not self._calls:
+                        self._draining = False
+                        return
+                    call, args = self._calls.popleft()
+                try:
+                    call(*args)
+                except Exception:  # noqa: BLE001 - logged, others still run
+                    log.exception("an event listener failed")
+        except BaseException:
+            with self._lock:
+                self._draining = False
+            raise
+
+
+def _in_turn(*calls: Callable) -> Callable:
+    """Return a function making the given calls one after the other."""
+
+    def call_all() -> None:
+        """Make each call in turn."""
+        for call in calls:
+            call()
+
+    return call_all
 
 
 class Job(Emitter):
@@ -232,15 +301,20 @@ class Job(Emitter):
         self.queue.save([self])
         return self
 
-    def emit(self, event: str, *args: Any) -> None:
-        """Update the job's state from an event, then call listeners."""
+    def emit(self, event: str, *args: Any,
+             then: Optional[Callable] = None) -> None:
+        """Update the job's state from an event, then call listeners.
+
+        ``wait()`` returns once the listeners of the final event ran.
+        """
         if event == "complete":
             self.state, self.result = "complete", args[0] if args else None
         elif event == "failed":
             self.state, self.error = "failed", args[0] if args else None
-        super().emit(event, *args)
         if event in ("complete", "failed"):
-            self._finished.set()
+            then = (_in_turn(then, self._finished.set) if then
+                    else self._finished.set)
+        super().emit(event, *args, then=then)
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Block until the job completed or failed; False on timeout."""
@@ -285,7 +359,79 @@ class FetchNextWorker(Worker):
     bullmq's main loop already support the Node way: a finished task's
     result that is a job gets processed. Only completion is changed;
     failures (retries, backoff) keep bullmq's own path.
+
+    It also waits for Redis before bullmq's loop starts (``run``).
     """
+
+    waiting_for_redis = False
+    on_waiting: Optional[Callable] = None
+    on_connected: Optional[Callable] = None
+
+    async def run(self) -> None:
+        """Wait until Redis answers, then run bullmq's worker loop.
+
+        bullmq's loop dies for good when its first command fails (Redis
+        down at start-up), so that command (the client name) runs here
+        first, retried with backoff (0.1 s doubling to 1 s) until Redis
+        answers or the worker closes; ``on_waiting(error)`` hears the
+        first failure. The server's version is read too: it tells
+        bullmq that Redis (6.0 and later) blocks for fractions of a
+        second, so delayed jobs and back-offs are not rounded up to
+        whole seconds.
+        """
+        delay = 0.1
+        self.waiting_for_redis = True
+        try:
+            while not await self._reach_redis():
+                if self.closing:
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        finally:
+            self.waiting_for_redis = False
+        if self.on_connected is not None:
+            self.on_connected()
+        try:
+            await super().run()
+        except Exception:  # noqa: BLE001 - logged: a stopped worker says so
+            log.exception("the worker of %s stopped", self.name)
+
+    async def _reach_redis(self) -> bool:
+        """Name the worker's connection and read Redis's version once."""
+        try:
+            try:
+                await self.blockingRedisConnection.getRedisVersion()
+            except redis.exceptions.ResponseError:
+                pass  # INFO refused (renamed command): bullmq's defaults
+            await self._ensure_client_names()
+        except _REDIS_DOWN as error:
+            if self.on_waiting is not None and not self.closing:
+                self.on_waiting(error)
+            return False
+        return True
+
+    def getBlockTimeout(self, block_until: int) -> float:
+        """Block in Redis until REDIS_TICK before a delayed job is due.
+
+        Redis ends a blocking command's timeout on its next timer tick,
+        up to ``1 / hz`` (100 ms) late; the rest of the wait is timed
+        here (``waitForJob``), so delays are honoured within a few ms.
+        """
+        if block_until:
+            block_until = max(1, block_until - int(REDIS_TICK * 1000))
+        return super().getBlockTimeout(block_until)
+
+    async def waitForJob(self) -> int:
+        """Wait for a job; the last REDIS_TICK before a due time locally.
+
+        A job added during that short sleep is taken when it ends.
+        """
+        if self.blockUntil:
+            left = self.blockUntil / 1000 - time.time()
+            if left <= REDIS_TICK:
+                await asyncio.sleep(max(left, 0))
+                return 0
+        return await super().waitForJob()
 
     async def processJob(self, job: Any, token: str) -> Any:
         """Run one job; return the next job fetched on completion, if any.
@@ -409,6 +555,7 @@ class Queue:
         self._saving = 0
         self._early: dict = {}
         self._workers: list = []
+        self._told_waiting = False
         self._lock = threading.Lock()
         self._bridge: Optional[EventLoopThread] = None
 
@@ -575,10 +722,12 @@ class Queue:
         """Process a type with a handler, ``concurrency`` jobs at a time.
 
         ``handler(job)`` may be a function (run in a thread pool) or a
-        coroutine function (run on the loop). Options: ``lock_duration``
-        and ``stalled_interval`` (ms; a dead worker's jobs run again
-        after about two stalled intervals past the lock's end),
-        ``max_stalled_count``, ``drain_delay`` (s).
+        coroutine function (run on the loop). Returns at once: with
+        Redis unreachable the worker waits for it (one warning on the
+        ``kue`` logger) and starts working when it answers. Options:
+        ``lock_duration`` and ``stalled_interval`` (ms; a dead worker's
+        jobs run again after about two stalled intervals past the lock's
+        end), ``max_stalled_count``, ``drain_delay`` (s).
         """
         if handler is None:
             concurrency, handler = 1, concurrency
@@ -619,13 +768,30 @@ class Queue:
             "maxStalledCount": int(options.get("max_stalled_count", 1)),
             "drainDelay": int(options.get("drain_delay", 5)),
             "runRetryDelay": int(options.get("run_retry_delay", 1000)),
-            "skipVersionCheck": True,
+            "autorun": False,
         })
         worker.on("error", lambda *args: None)
+        worker.on_waiting = self._waiting_for_redis
+        worker.on_connected = self._redis_reached
         if not self._workers:
             atexit.register(self.shutdown, 10.0)
-        self._workers.append((worker, pool))
+        self._workers.append((worker, pool, asyncio.ensure_future(
+            worker.run())))
         return worker
+
+    def _waiting_for_redis(self, error: BaseException) -> None:
+        """Say once (until a worker connects) that workers wait for Redis."""
+        with self._lock:
+            if self._told_waiting:
+                return
+            self._told_waiting = True
+        log.warning("Waiting for Redis at %s: %s", _public_url(self.url),
+                    str(error) or type(error).__name__)
+
+    def _redis_reached(self) -> None:
+        """Note that a worker reached Redis (a later wait is told again)."""
+        with self._lock:
+            self._told_waiting = False
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -654,11 +820,15 @@ class Queue:
     async def _shutdown(self) -> None:
         """Close workers, event readers and queues on the loop thread."""
         workers, self._workers = self._workers, []
-        await asyncio.gather(*(worker.close() for worker, _ in workers),
+        await asyncio.gather(*(worker.close() for worker, _, _ in workers),
                              return_exceptions=True)
-        for _, pool in workers:
+        for worker, pool, task in workers:
             if pool is not None:
                 pool.shutdown(wait=False)
+            if worker.waiting_for_redis:
+                task.cancel()
+        if workers:
+            await asyncio.wait([task for _, _, task in workers], timeout=5)
         followers, self._followers = self._followers, {}
         for task in followers.values():
             task.cancel()

@@ -8,6 +8,8 @@ registered for ``NAME`` (or the given function) with that concurrency.
 Every machine that runs this command against the same ``REDIS_URL``
 shares the work; a job held by a worker that dies runs again elsewhere.
 SIGTERM or SIGINT lets running jobs finish, then the command exits 0.
+Started while Redis is unreachable, it says so in one line on stderr
+and works as soon as Redis answers.
 """
 import argparse
 import importlib

@@ -81,8 +81,10 @@ class SessionAuth(Auth):
             return False
         if created_at is None:
             return True
-        limit = as_utc(created_at) + timedelta(seconds=self.session_duration)
-        return limit < as_utc(self.clock())
+        now = self.clock()
+        if (created_at.tzinfo is None) != (now.tzinfo is None):
+            created_at, now = as_utc(created_at), as_utc(now)
+        return created_at + timedelta(seconds=self.session_duration) < now
 
     def current_user(self, request: Optional[Request] = None
                      ) -> Optional[User]:

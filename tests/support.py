@@ -96,7 +96,13 @@ class RedisServer:
 
 
 class ServerProcess:
-    """An application server process on a free port, stopped by PID."""
+    """An application server process on a free port, stopped by PID.
+
+    Every started server is listed in ``ServerProcess.started`` until the
+    next test begins, so a failing test's report can show its output.
+    """
+
+    started: list = []
 
     def __init__(self, args: list, cwd: Path, env: dict,
                  port: Optional[int] = None) -> None:
@@ -120,6 +126,7 @@ class ServerProcess:
             self.args, cwd=str(self.cwd), env=self.env,
             stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
+        ServerProcess.started.append(self)
         try:
             wait_for_port(self.port, timeout, self.proc)
         except Exception:
@@ -132,6 +139,13 @@ class ServerProcess:
         # pread leaves alone the offset the process writes at.
         data = os.pread(fd, os.fstat(fd).st_size, 0)
         return data.decode(errors="replace")
+
+    def describe(self) -> str:
+        """Name the command, its port and, once ended, its exit status."""
+        status = self.proc.poll() if self.proc is not None else None
+        return "{} on port {}{}".format(
+            " ".join(str(arg) for arg in self.args), self.port,
+            "" if status is None else ", exited with {}".format(status))
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Send a signal to the whole process group and wait for it."""

@@ -6,6 +6,7 @@ server binary it finds) on a free port with a data folder of its own,
 stops it the way Ctrl-C does, and leaves no process behind.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -86,6 +87,21 @@ def test_data_survives_a_restart(start_redis: Starter,
     assert client.get("greeting") == "kept on disk"
     client.close()
     assert ctrl_c(proc) == 0
+
+
+def test_a_folder_with_only_a_dump_rdb_serves_it(start_redis: Starter,
+                                                 tmp_path: Path) -> None:
+    """The seed's dump.rdb is served, then kept in the append-only file."""
+    port, data = free_port(), tmp_path / "data"
+    data.mkdir()
+    shutil.copy(ROOT / "queuing_system" / "dump.rdb", data / "dump.rdb")
+    for round_no in range(2):
+        proc, _ = start_redis(port, data)
+        client = redis.Redis(port=port, decode_responses=True)
+        assert client.get("Holberton") == "School"
+        assert client.incr("starts") == round_no + 1
+        client.close()
+        assert ctrl_c(proc) == 0
 
 
 def test_taken_port_is_one_line_and_a_failure(tmp_path: Path) -> None:

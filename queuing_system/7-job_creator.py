@@ -3,7 +3,7 @@
 import sys
 
 from kue import QueueUnavailable, create_queue, wait_all
-from notifications import report, wait_seconds
+from notifications import report, say, wait_seconds
 
 JOB_TYPE = "push_notification_code_2"
 MESSAGE = "This is the code {} to verify your account"
@@ -30,7 +30,7 @@ def main() -> int:
         print("Notification jobs failed to be created: {}".format(error))
         return 1
     for job in jobs:
-        print("Notification job created: {}".format(job.id), flush=True)
+        say("Notification job created: {}".format(job.id))
         report(job)
     wait_all(jobs, wait_seconds())
     queue.shutdown()

@@ -3,6 +3,7 @@
 from typing import Any
 
 from kue import create_queue, run_until_signal
+from notifications import say
 
 JOB_TYPE = "push_notification_code_2"
 CONCURRENCY = 2
@@ -20,8 +21,8 @@ def send_notification(phone_number: str, message: str, job: Any) -> None:
         raise BlacklistedNumber(
             "Phone number {} is blacklisted".format(phone_number))
     job.progress(50, 100)
-    print("Sending notification to {}, with message: {}".format(
-        phone_number, message), flush=True)
+    say("Sending notification to {}, with message: {}".format(
+        phone_number, message))
 
 
 def process_notification(job: Any) -> None:

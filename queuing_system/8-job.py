@@ -2,7 +2,7 @@
 """``create_push_notifications_jobs``: task 8's job creation function."""
 from typing import Any
 
-from notifications import report
+from notifications import report, say
 
 JOB_TYPE = "push_notification_code_3"
 
@@ -19,7 +19,7 @@ def create_push_notifications_jobs(jobs: Any, queue: Any) -> list:
     for data in jobs:
         job = queue.create(JOB_TYPE, data)
         job.save()
-        print("Notification job created: {}".format(job.id), flush=True)
+        say("Notification job created: {}".format(job.id))
         report(job)
         created.append(job)
     return created

@@ -5,7 +5,9 @@ Everything here runs real components: a Redis server binary on a free
 port, throw-away PostgreSQL databases, and application server processes
 started on free ports and stopped by PID.
 """
+import collections
 import os
+import random
 import shutil
 import signal
 import socket
@@ -25,8 +27,76 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
 
+FIRST_TEST_PORT = 20000
+KEPT_CLAIMS = 256
+_claims: collections.deque = collections.deque()
+_random = random.Random()
+
+
+def _test_ports() -> range:
+    """Return the ports handed to test servers: those below the range of
+    ephemeral ports (``ip_local_port_range``).
+
+    The kernel takes the local port of every outgoing connection, and
+    of every bind to port 0, from the ephemeral range, so no client
+    socket, nor another program's "free port", can take a port of this
+    range between ``free_port`` and the server's own bind (which granian
+    makes seconds later, in each worker once the app is loaded).
+    """
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        first_ephemeral = int(text.split()[0])
+    except (OSError, ValueError, IndexError):
+        first_ephemeral = 32768
+    return range(FIRST_TEST_PORT, max(FIRST_TEST_PORT, first_ephemeral))
+
+
+def _claim(port: int) -> bool:
+    """Claim a port for this process among all runs of the suite here.
+
+    The claim is an abstract Unix socket named after the port: one
+    process only can bind a name, the kernel drops it when the process
+    ends, and it leaves no file. Concurrent runs and xdist workers thus
+    never hand out the same port while a claim lives (the last
+    KEPT_CLAIMS claims of a process are kept).
+    """
+    claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        claim.bind("\0user-data-backend-test-port-{}".format(port))
+    except OSError:
+        claim.close()
+        return False
+    _claims.append(claim)
+    while len(_claims) > KEPT_CLAIMS:
+        _claims.popleft().close()
+    return True
+
+
+def _bindable(port: int) -> bool:
+    """Tell whether nothing on this machine uses a TCP port right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    """Return a TCP port that nothing uses, claimed for this test run.
+
+    On Linux the port lies below the ephemeral range and is claimed
+    (see ``_test_ports`` and ``_claim``); elsewhere, or when that range
+    is too small, the kernel picks one (bind to port 0).
+    """
+    ports = _test_ports()
+    if sys.platform.startswith("linux") and len(ports) >= 1000:
+        for _ in range(100):
+            port = _random.choice(ports)
+            if _claim(port):
+                if _bindable(port):
+                    return port
+                _claims.pop().close()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

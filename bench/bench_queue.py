@@ -41,11 +41,18 @@ async def noop(job: Any) -> None:
 
 
 def ensure_node_modules() -> None:
-    """Install the Node peers with ``npm ci`` when node_modules is missing."""
+    """Install the Node peers with ``npm ci`` unless the lock is installed.
+
+    npm keeps a copy of the lock file it installed from in node_modules;
+    a package-lock.json newer than that copy is installed again.
+    """
     if not shutil.which("node") or not shutil.which("npm"):
         raise SystemExit("bench queue: node and npm are needed "
                          "(sudo apt-get install nodejs npm)")
-    if not (NODE_DIR / "node_modules").is_dir():
+    installed = NODE_DIR / "node_modules" / ".package-lock.json"
+    lock = NODE_DIR / "package-lock.json"
+    if not installed.exists() or \
+            installed.stat().st_mtime < lock.stat().st_mtime:
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
                        cwd=str(NODE_DIR), check=True)
 

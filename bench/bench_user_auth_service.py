@@ -17,6 +17,7 @@ Run: ``bin/bench user_auth_service``.
 """
 import os
 import re
+import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -160,16 +161,16 @@ def main() -> None:
     """Run both measurements (interleaved, repeated) and save the table."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-uas-"))
     admin_url = os.environ.get("BENCH_POSTGRES_URL")
-    drop = None
-    if admin_url:
-        database_url, drop = postgres_throwaway_url(admin_url)
-        storage = "PostgreSQL"
-    else:
-        database_url = "sqlite:///{}".format(workdir / "a.db")
-        storage = "SQLite (WAL)"
-    parallel = parallel_checkpw_rate(WORKERS)
-    server = start_service(database_url, workdir)
+    drop = server = None
     try:
+        if admin_url:
+            database_url, drop = postgres_throwaway_url(admin_url)
+            storage = "PostgreSQL"
+        else:
+            database_url = "sqlite:///{}".format(workdir / "a.db")
+            storage = "SQLite (WAL)"
+        parallel = parallel_checkpw_rate(WORKERS)
+        server = start_service(database_url, workdir)
         url = server.url
         requests.post(url + "/users", timeout=30,
                       data={"email": EMAIL, "password": PASSWORD})
@@ -182,9 +183,11 @@ def main() -> None:
         cookie = {"Cookie": "session_id=" + login.cookies["session_id"]}
         runs = measure(url, cookie, server.proc.pid)
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
         if drop is not None:
             drop()
+        shutil.rmtree(workdir, ignore_errors=True)
     login_ratios = [run["rps"] / (raw["wall"] * WORKERS)
                     for run, raw in zip(runs["login"], runs["raw"])]
     profile_ratios = [profile["rps"] / index["rps"] for profile, index

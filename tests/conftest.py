@@ -6,17 +6,113 @@ never point it at data you keep), else a server the suite starts itself
 on a free port. PostgreSQL: ``TEST_POSTGRES_URL`` when set (each test
 gets a throw-away database created and dropped on that server), else the
 PostgreSQL variants of the tests are skipped with that reason.
+
+Temporary files: each run makes a private temp folder and points
+``TMPDIR`` (so every process it starts) and ``tempfile`` at it. At the
+end it lists what tests and servers left there and the server processes
+still running, fails the run if there is any, and removes the folder, so
+a run leaves nothing behind even when a test fails. Concurrent runs on
+the same machine each see only their own folder.
 """
 import os
+import shutil
+import signal
+import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 import redis
 
-from tests.support import RedisServer
+from tests.support import RedisServer, ServerProcess, child_processes
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
+RUN_TEMP = pytest.StashKey[dict]()
+LEFTOVERS = pytest.StashKey[list]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give this run a private temp folder, inherited by its processes.
+
+    An xdist worker inherits the folder of the run that started it.
+    """
+    if hasattr(config, "workerinput"):
+        return
+    folder = tempfile.mkdtemp(prefix="pytest-run-")
+    config.stash[RUN_TEMP] = {"folder": folder,
+                              "TMPDIR": os.environ.get("TMPDIR"),
+                              "tempdir": tempfile.tempdir}
+    os.environ["TMPDIR"] = folder
+    tempfile.tempdir = folder
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the run if it left temp files or running processes.
+
+    Runs after pytest removed its own tmp_path folders (``pytest-of-*``
+    holds only failed tests' ones, see tmp_path_retention_policy); the
+    leftovers are listed in the summary, then removed or stopped.
+    """
+    run_temp = session.config.stash.get(RUN_TEMP, None)
+    if run_temp is None:
+        return
+    folder = Path(run_temp["folder"])
+    left = ["temp: " + entry.name for entry in sorted(folder.iterdir())
+            if not entry.name.startswith("pytest-of-")]
+    for pid, command in child_processes(os.getpid()):
+        left.append("process {}: {}".format(pid, command))
+    session.config.stash[LEFTOVERS] = left
+    if left and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
+                            config: pytest.Config) -> None:
+    """Say loudly what this run left behind, if anything."""
+    left = config.stash.get(LEFTOVERS, [])
+    if left:
+        terminalreporter.write_sep(
+            "!", "this run left {} thing(s) behind (removed now)".format(
+                len(left)), red=True, bold=True)
+        for line in left:
+            terminalreporter.write_line(line, red=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop leftover processes, remove the run's temp folder, restore."""
+    run_temp = config.stash.get(RUN_TEMP, None)
+    if run_temp is None:
+        return
+    for pid, _ in child_processes(os.getpid()):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    shutil.rmtree(run_temp["folder"], ignore_errors=True)
+    tempfile.tempdir = run_temp["tempdir"]
+    if run_temp["TMPDIR"] is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = run_temp["TMPDIR"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Forget the servers of earlier tests."""
+    ServerProcess.started.clear()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo) -> Iterator:
+    """Add the output of the test's servers to the report of a failure."""
+    report = yield
+    if report.failed:
+        for server in ServerProcess.started:
+            report.sections.append(
+                ("server output: " + server.describe(), server.output()))
+    return report
 
 
 def pytest_report_header(config: pytest.Config) -> list:
@@ -31,6 +127,11 @@ def pytest_report_header(config: pytest.Config) -> list:
         lines.append("redis: TEST_REDIS_URL (flushed by the suite)")
     else:
         lines.append("redis: a server started by the suite on a free port")
+    run_temp = config.stash.get(RUN_TEMP, None)
+    if run_temp is not None:
+        lines.append("temp: {} (TMPDIR of this run, removed at its end; "
+                     "--basetemp=DIR keeps failed tests' tmp_path)".format(
+                         run_temp["folder"]))
     return lines
 
 

@@ -33,8 +33,6 @@ SHELL_LANGUAGES = {"", "sh", "bash", "shell", "console"}
 # makes, the SQLite files the apps create, curl's cookie jars.
 RUN_TIME_NAMES = {"cookies.txt", "auth-cookies.txt", "users_api.db", "a.db"}
 RUN_TIME_FOLDERS = {".venv"}
-# Written on branches cli and ops; the lead removes this after merging.
-NOT_YET_MERGED = {"bin/redis"}
 
 PATH_CHARS = re.compile(r"[A-Za-z0-9_.*/-]+")
 ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
@@ -59,9 +57,8 @@ def is_path(word: str) -> bool:
 def allowed_missing(relative: str) -> bool:
     """Tell whether a root-relative path may be absent from the repo."""
     parts = relative.split("/")
-    if RUN_TIME_FOLDERS.intersection(parts) or parts[-1] in RUN_TIME_NAMES:
-        return True
-    return relative.rstrip("/") in NOT_YET_MERGED
+    return bool(RUN_TIME_FOLDERS.intersection(parts)
+                or parts[-1] in RUN_TIME_NAMES)
 
 
 def exists(base: str, word: str, created: Set[str]) -> bool:

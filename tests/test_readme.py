@@ -30,9 +30,10 @@ EXTENSIONS = (".py", ".md", ".txt", ".ini", ".toml", ".json", ".js",
               ".yml", ".yaml")
 SHELL_LANGUAGES = {"", "sh", "bash", "shell", "console"}
 # Files that only exist once something ran: the environment bin/setup
-# makes, the SQLite files the apps create, curl's cookie jars.
+# makes, the SQLite files the apps create, curl's cookie jars, the data
+# folder of bin/redis (var/).
 RUN_TIME_NAMES = {"cookies.txt", "auth-cookies.txt", "users_api.db", "a.db"}
-RUN_TIME_FOLDERS = {".venv"}
+RUN_TIME_FOLDERS = {".venv", "var"}
 
 PATH_CHARS = re.compile(r"[A-Za-z0-9_.*/-]+")
 ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")

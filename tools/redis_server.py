@@ -71,9 +71,10 @@ def port_is_free(port: int, host: str = HOST) -> bool:
 def die_with_parent() -> Optional[Callable[[], None]]:
     """Return a pre-exec hook that ties a child's life to this process.
 
-    On Linux the hook asks the kernel to send the child SIGTERM when its
-    parent dies, so a ``bin/redis`` that is killed outright (SIGKILL)
-    does not leave its server running; elsewhere there is no hook.
+    On Linux the hook asks the kernel to kill the child when its parent
+    dies, so a ``bin/redis`` killed outright (SIGKILL) does not leave its
+    server running (the append-only file, synced every second, keeps
+    the data); elsewhere there is no hook.
     """
     if not sys.platform.startswith("linux"):
         return None
@@ -81,7 +82,7 @@ def die_with_parent() -> Optional[Callable[[], None]]:
 
     def hook() -> None:
         """Set the parent-death signal (runs between fork and exec)."""
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
     return hook
 
@@ -202,14 +203,16 @@ def main(argv: Optional[list] = None) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop)
-    # Same process group: Ctrl-C reaches the server too (it shuts down
-    # cleanly on SIGINT as on SIGTERM), and so does a kill of the group.
+    # A session of its own: Ctrl-C reaches only this process, which asks
+    # the server with SIGTERM (Redis takes a second SIGINT for "exit now
+    # without saving", and the terminal's would race with ours).
     proc = subprocess.Popen(
         [binary, "--port", str(args.port), "--bind", HOST,
          "--dir", str(data), "--appendonly", "yes" if append_only else "no",
          "--logfile", str(log), "--daemonize", "no"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, preexec_fn=die_with_parent())
+        stderr=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=die_with_parent())
     server.append(proc)
     if stopping:
         proc.terminate()

@@ -243,5 +243,6 @@ def main(argv: Optional[list] = None) -> int:
         status, last_log_line(log)), file=sys.stderr)
     return status if status > 0 else 1
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -31,15 +31,45 @@ RUN_TEMP = pytest.StashKey[dict]()
 LEFTOVERS = pytest.StashKey[list]()
 
 
+RUN_PREFIX = "pytest-run-"
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """End the run on SIGTERM as on Ctrl-C, so that it still cleans up."""
+    raise KeyboardInterrupt("stopped by signal {}".format(signum))
+
+
+def _remove_folders_of_dead_runs(root: Path) -> None:
+    """Remove the temp folders of runs killed outright (SIGKILL).
+
+    A folder is named ``pytest-run-<pid>-...`` after the run's process;
+    one whose process no longer exists is left over.
+    """
+    for folder in root.glob(RUN_PREFIX + "*-*"):
+        pid = folder.name[len(RUN_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Give this run a private temp folder, inherited by its processes.
 
     An xdist worker inherits the folder of the run that started it.
+    SIGTERM ends the run as Ctrl-C does, and folders of earlier runs
+    killed outright are removed.
     """
     if hasattr(config, "workerinput"):
         return
-    folder = tempfile.mkdtemp(prefix="pytest-run-")
-    config.stash[RUN_TEMP] = {"folder": folder,
+    sigterm = signal.signal(signal.SIGTERM, _interrupt)
+    _remove_folders_of_dead_runs(Path(tempfile.gettempdir()))
+    folder = tempfile.mkdtemp(prefix="{}{}-".format(RUN_PREFIX, os.getpid()))
+    config.stash[RUN_TEMP] = {"folder": folder, "sigterm": sigterm,
                               "TMPDIR": os.environ.get("TMPDIR"),
                               "tempdir": tempfile.tempdir}
     os.environ["TMPDIR"] = folder
@@ -86,10 +116,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     for pid, _ in child_processes(os.getpid()):
         try:
-            os.kill(pid, signal.SIGKILL)
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
     shutil.rmtree(run_temp["folder"], ignore_errors=True)
+    signal.signal(signal.SIGTERM, run_temp["sigterm"])
     tempfile.tempdir = run_temp["tempdir"]
     if run_temp["TMPDIR"] is None:
         os.environ.pop("TMPDIR", None)

@@ -63,7 +63,11 @@ def start_redis() -> Iterator[Starter]:
     for proc in started:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(60)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
         proc.stdout.close()
         proc.stderr.close()
 

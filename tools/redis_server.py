@@ -71,9 +71,10 @@ def port_is_free(port: int, host: str = HOST) -> bool:
 def die_with_parent() -> Optional[Callable[[], None]]:
     """Return a pre-exec hook that ties a child's life to this process.
 
-    On Linux the hook asks the kernel to send the child SIGTERM when its
-    parent dies, so a ``bin/redis`` that is killed outright (SIGKILL)
-    does not leave its server running; elsewhere there is no hook.
+    On Linux the hook asks the kernel to kill the child when its parent
+    dies, so a ``bin/redis`` killed outright (SIGKILL) does not leave its
+    server running (the append-only file, synced every second, keeps
+    the data); elsewhere there is no hook.
     """
     if not sys.platform.startswith("linux"):
         return None
@@ -81,7 +82,7 @@ def die_with_parent() -> Optional[Callable[[], None]]:
 
     def hook() -> None:
         """Set the parent-death signal (runs between fork and exec)."""
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
     return hook
 
@@ -191,6 +192,20 @@ def main(argv: Optional[list] = None) -> int:
     data.mkdir(parents=True, exist_ok=True)
     log = data / LOG_NAME
     append_only = has_append_only_file(data)
+    server: list = []
+    stopping: list = []
+
+    def stop(signum: int, frame: object) -> None:
+        """Ask the server to shut down cleanly (it saves its data)."""
+        stopping.append(signum)
+        if server and server[0].poll() is None:
+            server[0].terminate()
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+    # A session of its own: Ctrl-C reaches only this process, which asks
+    # the server with SIGTERM (Redis takes a second SIGINT for "exit now
+    # without saving", and the terminal's would race with ours).
     proc = subprocess.Popen(
         [binary, "--port", str(args.port), "--bind", HOST,
          "--dir", str(data), "--appendonly", "yes" if append_only else "no",
@@ -198,20 +213,9 @@ def main(argv: Optional[list] = None) -> int:
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True,
         preexec_fn=die_with_parent())
-    stopping = []
-
-    def stop(signum: int, frame: object) -> None:
-        """Ask the server to shut down cleanly (it saves its data).
-
-        Asked again at each signal: a Redis busy writing its first
-        append-only file refuses the first request.
-        """
-        stopping.append(signum)
-        if proc.poll() is None:
-            proc.terminate()
-
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, stop)
+    server.append(proc)
+    if stopping:
+        proc.terminate()
     info = wait_until_ready(proc, args.port)
     if info is not None and not append_only and not stopping:
         try:
@@ -224,12 +228,21 @@ def main(argv: Optional[list] = None) -> int:
               "binary {}); Ctrl-C stops it".format(
                   info.get("redis_version"), HOST, args.port, data, binary),
               flush=True)
-    status = proc.wait()
-    if stopping and status == 0:
+    status = None
+    while status is None:
+        try:
+            status = proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            if stopping:
+                # Redis refuses to stop while it writes its first
+                # append-only file: ask again until it is done.
+                proc.terminate()
+    if stopping and status in (0, -signal.SIGTERM, -signal.SIGINT):
         return 0
     print("bin/redis: redis-server exited with status {}: {}".format(
         status, last_log_line(log)), file=sys.stderr)
-    return status or 1
+    return status if status > 0 else 1
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -26,6 +26,8 @@ import redis
 
 from tests.support import RedisServer, ServerProcess, child_processes
 
+pytest_plugins = ["tests.browser"]
+
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
 RUN_TEMP = pytest.StashKey[dict]()
 LEFTOVERS = pytest.StashKey[list]()

@@ -7,7 +7,7 @@ import os
 from typing import Optional
 
 import bcrypt
-from sqlalchemy import Boolean, String, delete, false
+from sqlalchemy import Boolean, String, delete, false, func, select
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from models import db
@@ -90,16 +90,55 @@ def needs_rehash(hashed: str) -> bool:
 
 
 _dummy_hash: dict = {}
+# The highest bcrypt cost among stored hashes (read once per process).
+_stored_cost: dict = {}
 
 
-def burn_password_check(pwd: object) -> None:
+def hash_cost(hashed: Optional[str]) -> int:
+    """Return the bcrypt cost of a stored hash (0 when unreadable)."""
+    if not isinstance(hashed, str):
+        return 0
+    if hashed.startswith(PREHASH_PREFIX):
+        hashed = hashed[len(PREHASH_PREFIX):]
+    field = hashed.split("$")[2:3]
+    return int(field[0]) if field and field[0].isdigit() else 0
+
+
+def highest_stored_cost() -> int:
+    """Return the highest bcrypt cost of the stored hashes, read once
+    per process (and raised by every higher one checked since)."""
+    if "cost" not in _stored_cost:
+        with db.session() as session:
+            prefixes = session.execute(select(func.substr(
+                User._password, 1, len(PREHASH_PREFIX) + 7)).distinct())
+            _stored_cost["cost"] = max(
+                (hash_cost(row[0]) for row in prefixes), default=0)
+    return _stored_cost["cost"]
+
+
+def dummy_rounds() -> int:
+    """Return the cost of the check spent for an unknown e-mail: the
+    current BCRYPT_ROUNDS, or a stored hash's higher cost (until every
+    user logged in again), so that "no such user" is never faster than
+    a wrong password."""
+    try:
+        stored = highest_stored_cost()
+    except Exception:  # noqa: BLE001 - the timing guard must not fail
+        stored = 0
+    return min(max(bcrypt_rounds(), stored), 31)
+
+
+def burn_password_check(pwd: object, rounds: Optional[int] = None) -> None:
     """Spend one bcrypt check, as a real one would, for unknown users.
 
-    Keeps "no such user" as slow as "wrong password" (no timing oracle).
+    Keeps "no such user" as slow as "wrong password" (no timing oracle),
+    also after BCRYPT_ROUNDS changed.
     """
-    rounds = bcrypt_rounds()
+    rounds = rounds or dummy_rounds()
     if rounds not in _dummy_hash:
-        _dummy_hash[rounds] = hash_password("not a real password")
+        salt = bcrypt.gensalt(rounds)
+        _dummy_hash[rounds] = PREHASH_PREFIX + bcrypt.hashpw(
+            _prehash("not a real password", salt), salt).decode()
     check_password(pwd if isinstance(pwd, str) else "",
                    _dummy_hash[rounds])
 
@@ -193,7 +232,16 @@ class User(Base):
             return False
         if self._password is None:
             return False
-        return check_password(pwd, self._password)
+        if check_password(pwd, self._password):
+            return True
+        # A wrong password against a hash cheaper than the check spent
+        # for unknown e-mails takes as long as that check.
+        cost = hash_cost(self._password)
+        if cost > _stored_cost.get("cost", cost):
+            _stored_cost["cost"] = cost
+        if cost < dummy_rounds():
+            burn_password_check(pwd)
+        return False
 
     def rehash_password(self, pwd: str) -> None:
         """After a successful check of pwd, store it again if its hash is

@@ -188,7 +188,7 @@ class SessionAuth(Auth):
         session_id = self.session_cookie(request)
         if self.user_id_for_session_id(session_id) is None:
             return False
-        self._delete_session(session_id)
+        self._delete_session(self.storage_key(session_id))
         return True
 
     def destroy_user_sessions(self, user_id: str) -> None:

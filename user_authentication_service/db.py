@@ -13,7 +13,8 @@ import os
 import threading
 from typing import Any, Optional
 
-from sqlalchemy import bindparam, create_engine, event, select, update
+from sqlalchemy import (bindparam, create_engine, delete, event, or_,
+                        select, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 from sqlalchemy.exc import (DBAPIError, IntegrityError,
@@ -22,6 +23,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from sqlalchemy.orm.exc import NoResultFound
 from sqlalchemy.orm.session import Session
 
+from records import OutboxMail, SessionTimes
 from user import Base, User
 
 DEFAULT_DATABASE_URL = "sqlite:///a.db"
@@ -260,6 +262,112 @@ class DB:
         finally:
             self._done()
         return result.rowcount == 1
+
+    def _write(self, *statements: Any) -> list:
+        """Run statements in one transaction; return their row counts."""
+        session = self._session
+        try:
+            counts = [session.execute(statement).rowcount
+                      for statement in statements]
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            self._done()
+        return counts
+
+    def start_session(self, user_id: int, key: str, now: float) -> bool:
+        """Make ``key`` the user's session, started and seen ``now``.
+
+        One transaction sets ``users.session_id`` and the timestamps;
+        returns False when no user has that id.
+        """
+        times = SessionTimes.__table__
+        counts = self._write(
+            update(User).where(User.id == user_id).values(session_id=key),
+            delete(times).where(times.c.user_id == user_id),
+            times.insert().values(user_id=user_id, created_at=now,
+                                  seen_at=now))
+        return counts[0] == 1
+
+    def find_session(self, key: str) -> Optional[tuple]:
+        """Return (user, created_at, seen_at) of a session key, or None.
+
+        Times are None for a session started before they were kept.
+        """
+        self._engine
+        users, times = User.__table__, SessionTimes.__table__
+        statement = select(users, times.c.created_at, times.c.seen_at
+                           ).select_from(users.outerjoin(
+                               times, times.c.user_id == users.c.id)
+                           ).where(users.c.session_id == key).limit(1)
+        row = self._fetch_one(statement, {})
+        if row is None:
+            return None
+        values = tuple(row)
+        count = len(COLUMNS)
+        return (User(**dict(zip(COLUMNS, values[:count]))),
+                values[count], values[count + 1])
+
+    def touch_session(self, user_id: int, key: str, now: float) -> None:
+        """Record that the session ``key`` of a user was used ``now``."""
+        times = SessionTimes.__table__
+        still = select(User.id).where(User.id == user_id,
+                                      User.session_id == key)
+        self._write(update(times).where(
+            times.c.user_id == user_id, times.c.user_id.in_(still)
+        ).values(seen_at=now))
+
+    def end_session(self, user_id: int, key: Optional[str] = None) -> bool:
+        """End a user's session (only while it is ``key``, when given)."""
+        statement = update(User).where(User.id == user_id)
+        if key is not None:
+            statement = statement.where(User.session_id == key)
+        times = SessionTimes.__table__
+        counts = self._write(statement.values(session_id=None),
+                             delete(times).where(times.c.user_id == user_id))
+        return counts[0] == 1
+
+    def purge_sessions(self, started_before: Optional[float],
+                       seen_before: Optional[float]) -> int:
+        """End every session started or last seen before the given times.
+
+        Returns how many sessions were ended.
+        """
+        times = SessionTimes.__table__
+        tests = []
+        if started_before is not None:
+            tests.append(times.c.created_at < started_before)
+        if seen_before is not None:
+            tests.append(times.c.seen_at < seen_before)
+        if not tests:
+            return 0
+        stale = select(times.c.user_id).where(or_(*tests))
+        counts = self._write(
+            update(User).where(User.id.in_(stale), User.session_id.is_not(
+                None)).values(session_id=None),
+            delete(times).where(or_(*tests)))
+        return counts[0]
+
+    def add_outbox(self, email: str, now: float) -> None:
+        """Queue a password-reset e-mail in the outbox table."""
+        self._write(OutboxMail.__table__.insert().values(
+            email=email, created_at=now))
+
+    def outbox(self, limit: int = 100) -> list:
+        """Return up to ``limit`` waiting (id, email) pairs, oldest first."""
+        self._engine
+        table = OutboxMail.__table__
+        with self._reader.connect() as conn:
+            return [tuple(row) for row in conn.execute(
+                select(table.c.id, table.c.email).order_by(table.c.id)
+                .limit(limit))]
+
+    def remove_outbox(self, mail_id: int) -> None:
+        """Delete an outbox row once its job is on the queue."""
+        table = OutboxMail.__table__
+        self._write(delete(table).where(table.c.id == mail_id))
 
 
 def _check_attributes(kwargs: dict, error: type) -> None:

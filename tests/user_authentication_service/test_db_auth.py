@@ -90,7 +90,7 @@ def test_register_user_duplicate_value_error(auth: Any) -> None:
     """A second registration raises ValueError with the seed's message."""
     user = auth.register_user("me@me.com", "pwd")
     assert user.email == "me@me.com"
-    assert user.hashed_password.startswith("$2b$04$")
+    assert user.hashed_password.startswith("$bcrypt-sha256$v1$$2b$04$")
     with pytest.raises(ValueError, match="^User me@me.com already exists$"):
         auth.register_user("me@me.com", "pwd")
 
@@ -174,7 +174,7 @@ def test_unknown_email_costs_a_bcrypt_check(
 
 @pytest.mark.parametrize("email,password", [
     ("", "pwd"), ("no-at-sign", "pwd"), ("a b@c.d", "pwd"),
-    ("a@" + "b" * 250, "pwd"), ("a@b.c", ""), ("a@b.c", "é" * 37),
+    ("a@" + "b" * 250, "pwd"), ("a@b.c", ""), ("a@b.c", "x" * 1025),
     ("a@b.c", "\ud800")])
 def test_register_refuses_bad_input_and_stores_nothing(
         auth: Any, database_url: str, email: str, password: str) -> None:

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Per-account back-off of failed logins, beside the per-address limit.
+
+Failures are counted per account key (the normalized e-mail, known or
+not, so the answer tells nothing about who exists) in the rate
+limiter's storage: per process with ``memory://``, shared by every
+process and machine with ``redis://``. The first
+``LOGIN_BACKOFF_AFTER`` failures within the window cost nothing; each
+one after them makes the account wait twice as long before the next
+password check (1 s, 2 s, 4 s ...), at most ``LOGIN_BACKOFF_MAX``
+seconds: an attacker is slowed down exponentially, while the owner is
+never locked out for longer than that. A right password clears the
+count. A check during the wait is answered 429 without spending bcrypt.
+"""
+import hashlib
+import time
+
+from limits.storage import storage_from_string
+
+WINDOW = 3600
+PREFIX = "auth_service:login"
+
+
+class AccountBackoff:
+    """Failed-login counters and waits per account, in a limits storage."""
+
+    def __init__(self, storage_uri: str, after: int, longest: int) -> None:
+        """Connect to the storage (lazily for Redis) and keep the rules."""
+        self.storage = storage_from_string(storage_uri)
+        self.after = after
+        self.longest = longest
+
+    @staticmethod
+    def _keys(account: str) -> tuple:
+        """Return the (failures, wait) keys of an account."""
+        name = hashlib.sha256(account.encode("utf-8", "replace")
+                              ).hexdigest()[:32]
+        return ("{}:fail:{}".format(PREFIX, name),
+                "{}:wait:{}".format(PREFIX, name))
+
+    def wait_left(self, account: str) -> float:
+        """Return the seconds the account must still wait (0 = none)."""
+        _, wait = self._keys(account)
+        if not self.storage.get(wait):
+            return 0.0
+        return max(0.0, self.storage.get_expiry(wait) - time.time())
+
+    def failed(self, account: str) -> None:
+        """Count a failed password check; start a wait past the free ones."""
+        fail, wait = self._keys(account)
+        count = self.storage.incr(fail, WINDOW)
+        if count >= self.after:
+            seconds = min(2 ** (count - self.after), self.longest)
+            self.storage.clear(wait)
+            self.storage.incr(wait, seconds)
+
+    def succeeded(self, account: str) -> None:
+        """Forget the failures of an account after a right password."""
+        for key in self._keys(account):
+            self.storage.clear(key)

@@ -397,7 +397,7 @@ class Auth:
         self._db.add_outbox(normalize_email(email), self._clock())
 
     def pending_mail(self, limit: int = 100) -> list:
-        """Return up to ``limit`` (id, email) rows of the outbox."""
+        """Return up to ``limit`` (id, email, created_at) outbox rows."""
         return self._db.outbox(limit)
 
     def mail_queued(self, mail_id: int) -> None:

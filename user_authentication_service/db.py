@@ -356,12 +356,14 @@ class DB:
             email=email, created_at=now))
 
     def outbox(self, limit: int = 100) -> list:
-        """Return up to ``limit`` waiting (id, email) pairs, oldest first."""
+        """Return up to ``limit`` waiting (id, email, created_at) rows,
+        oldest first."""
         self._engine
         table = OutboxMail.__table__
         with self._reader.connect() as conn:
             return [tuple(row) for row in conn.execute(
-                select(table.c.id, table.c.email).order_by(table.c.id)
+                select(table.c.id, table.c.email, table.c.created_at)
+                .order_by(table.c.id)
                 .limit(limit))]
 
     def remove_outbox(self, mail_id: int) -> None:

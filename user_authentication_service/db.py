@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from sqlalchemy import (bindparam, create_engine, delete, event, or_,
                         select, update)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 from sqlalchemy.exc import (DBAPIError, IntegrityError,
@@ -283,13 +284,21 @@ class DB:
         One transaction sets ``users.session_id`` and the timestamps;
         returns False when no user has that id.
         """
-        times = SessionTimes.__table__
         counts = self._write(
             update(User).where(User.id == user_id).values(session_id=key),
-            delete(times).where(times.c.user_id == user_id),
-            times.insert().values(user_id=user_id, created_at=now,
-                                  seen_at=now))
+            self._upsert_times(user_id, now))
         return counts[0] == 1
+
+    def _upsert_times(self, user_id: int, now: float) -> Any:
+        """Return an INSERT ... ON CONFLICT UPDATE of a user's session
+        times (one statement, so concurrent logins cannot collide)."""
+        dialect = (postgresql if self._engine.dialect.name == "postgresql"
+                   else sqlite)
+        statement = dialect.insert(SessionTimes.__table__).values(
+            user_id=user_id, created_at=now, seen_at=now)
+        return statement.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={"created_at": now, "seen_at": now})
 
     def find_session(self, key: str) -> Optional[tuple]:
         """Return (user, created_at, seen_at) of a session key, or None.

@@ -43,7 +43,7 @@ class MailServer:
         return "250 Message accepted for delivery"
 
     def start(self) -> "MailServer":
-        """Start listening."""
+        """Start listening on the port."""
         self._controller = Controller(self, hostname="127.0.0.1",
                                       port=self.port)
         self._controller.start()

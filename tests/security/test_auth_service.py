@@ -65,7 +65,7 @@ class Service:
 
     def register(self, email: str = "bob@me.com",
                  password: str = PASSWORD) -> Any:
-        """POST /users."""
+        """Register a user with POST /users."""
         return self.client.post("/users", data={"email": email,
                                                 "password": password})
 
@@ -114,7 +114,7 @@ class Service:
 
     def put_password(self, token: str, password: str,
                      email: str = "bob@me.com", **headers: str) -> Any:
-        """PUT /reset_password."""
+        """Set a new password with PUT /reset_password."""
         return self.client.put("/reset_password", headers=headers, data={
             "email": email, "reset_token": token, "new_password": password})
 

@@ -312,7 +312,7 @@ def login() -> Response:
     auth = _auth()
     backoff = current_app.extensions["backoff"]
     account = _account(email)
-    wait = backoff.wait_left(account)
+    failures, wait = backoff.check(account)
     if wait > 0:
         response = _error(429, "too many failed logins, retry later")
         response.headers["Retry-After"] = str(int(wait) + 1)
@@ -321,7 +321,7 @@ def login() -> Response:
     if user is None:
         backoff.failed(account)
         abort(401)
-    backoff.succeeded(account)
+    backoff.succeeded(account, failures)
     auth.end_session(_session_cookie())
     session_id = auth.create_session(user.email)
     if session_id is None:

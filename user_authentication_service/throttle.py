@@ -38,12 +38,17 @@ class AccountBackoff:
         return ("{}:fail:{}".format(PREFIX, name),
                 "{}:wait:{}".format(PREFIX, name))
 
-    def wait_left(self, account: str) -> float:
-        """Return the seconds the account must still wait (0 = none)."""
-        _, wait = self._keys(account)
-        if not self.storage.get(wait):
-            return 0.0
-        return max(0.0, self.storage.get_expiry(wait) - time.time())
+    def check(self, account: str) -> tuple:
+        """Return (failures counted, seconds still to wait) of an account.
+
+        One storage read when the account has no failures (the usual
+        login), two when it has some.
+        """
+        fail, wait = self._keys(account)
+        count = self.storage.get(fail)
+        if count < self.after or not self.storage.get(wait):
+            return count, 0.0
+        return count, max(0.0, self.storage.get_expiry(wait) - time.time())
 
     def failed(self, account: str) -> None:
         """Count a failed password check; start a wait past the free ones."""
@@ -54,7 +59,9 @@ class AccountBackoff:
             self.storage.clear(wait)
             self.storage.incr(wait, seconds)
 
-    def succeeded(self, account: str) -> None:
-        """Forget the failures of an account after a right password."""
-        for key in self._keys(account):
-            self.storage.clear(key)
+    def succeeded(self, account: str, count: int) -> None:
+        """Forget an account's failures after a right password (nothing
+        to do, and no storage call, when there were none)."""
+        if count:
+            for key in self._keys(account):
+                self.storage.clear(key)

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 import pytest
 import requests
@@ -190,8 +190,9 @@ class MailerProcess:
                     text, self.output()))
             time.sleep(0.05)
 
-    def stop(self) -> None:
-        """SIGTERM the worker's group, SIGKILL if it lingers."""
+    def stop(self) -> Optional[int]:
+        """SIGTERM the worker's group, SIGKILL if it lingers; return its
+        exit status (None when it had to be killed)."""
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
@@ -199,7 +200,8 @@ class MailerProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
-        self.log.close()
+                return None
+        return self.proc.returncode
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ def test_reset_by_mail_end_to_end(start_server: Callable,
     assert unknown.json() == dict(SENT, email="ghost@bob.com")
     assert known.json() == dict(SENT, email="bob@bob.com")
     assert "reset_token" not in known.text
-    start_mailer(**env)
+    mailer = start_mailer(**env)
     token = reset_token_from(mail_server, 1, "bob@bob.com")
     form = {"email": "bob@bob.com", "reset_token": token,
             "new_password": "new password"}
@@ -60,6 +60,8 @@ def test_reset_by_mail_end_to_end(start_server: Callable,
     assert post_form(url + "/sessions", email="bob@bob.com",
                      password="new password").status_code == 200
     assert len(mail_server.messages) == 1, "the unknown address got mail"
+    assert mailer.stop() == 0, "SIGTERM ends the mail worker cleanly"
+    assert "no account, nothing sent" in mailer.output()
 
 
 def test_reset_requested_while_redis_down_arrives_after(

@@ -363,9 +363,13 @@ def get_reset_password_token() -> Response:
     email = _field(_body_fields(), "email")
     if current_app.config["RESET_TOKEN_DELIVERY"] == "email":
         try:
-            _auth().request_password_reset(email)
+            account = normalize_email(email)
         except InvalidEmail as err:
             return _error(400, str(err))
+        # Past the per-account limit the answer is the same, but no
+        # e-mail goes out: one mailbox cannot be flooded.
+        if current_app.extensions["backoff"].may_mail(account):
+            _auth().request_password_reset(account)
         return jsonify({"email": email.strip(), "message": RESET_SENT})
     try:
         token = _auth().get_reset_password_token(email)
@@ -447,7 +451,8 @@ def create_app(config: Optional[dict] = None,
     app.extensions["auth"] = auth or Auth(config=config)
     storage = config["RATELIMIT_STORAGE_URI"]
     app.extensions["backoff"] = AccountBackoff(
-        storage, config["LOGIN_BACKOFF_AFTER"], config["LOGIN_BACKOFF_MAX"])
+        storage, config["LOGIN_BACKOFF_AFTER"], config["LOGIN_BACKOFF_MAX"],
+        config["RATELIMIT_RESET_MAILS"])
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage,
                       swallow_errors=False)
     _register_routes(app, limiter)

@@ -135,6 +135,7 @@ SETTINGS = {
     "RATELIMIT_LOGIN": ("60/minute", "60/minute", _rate),
     "RATELIMIT_REGISTER": ("60/minute", "60/minute", _rate),
     "RATELIMIT_RESET": ("60/minute", "60/minute", _rate),
+    "RATELIMIT_RESET_MAILS": ("3/15minutes", "3/15minutes", _rate),
     "LOGIN_BACKOFF_AFTER": (5, 5, _int(1)),
     "LOGIN_BACKOFF_MAX": (300, 300, _int(1)),
     "REDIS_URL": ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0",

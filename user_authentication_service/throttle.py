@@ -15,26 +15,48 @@ count. A check during the wait is answered 429 without spending bcrypt.
 import hashlib
 import time
 
+import limits
 from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 WINDOW = 3600
 PREFIX = "auth_service:login"
 
 
 class AccountBackoff:
-    """Failed-login counters and waits per account, in a limits storage."""
+    """Failed-login counters and waits per account, in a limits storage.
 
-    def __init__(self, storage_uri: str, after: int, longest: int) -> None:
+    It also counts reset e-mails per account (``RATELIMIT_RESET_MAILS``),
+    so nobody can flood one mailbox from many addresses.
+    """
+
+    def __init__(self, storage_uri: str, after: int, longest: int,
+                 mails: str = "3/15minutes") -> None:
         """Connect to the storage (lazily for Redis) and keep the rules."""
         self.storage = storage_from_string(storage_uri)
         self.after = after
         self.longest = longest
+        self.mails = limits.parse_many(mails)
+        self.mail_limiter = MovingWindowRateLimiter(self.storage)
+
+    def may_mail(self, account: str) -> bool:
+        """Count a reset e-mail for an account; False past the limit."""
+        name = self._name(account)
+        allowed = True
+        for item in self.mails:
+            if not self.mail_limiter.hit(item, PREFIX + ":mail", name):
+                allowed = False
+        return allowed
 
     @staticmethod
-    def _keys(account: str) -> tuple:
-        """Return the (failures, wait) keys of an account."""
-        name = hashlib.sha256(account.encode("utf-8", "replace")
+    def _name(account: str) -> str:
+        """Return the storage name of an account (no e-mail in keys)."""
+        return hashlib.sha256(account.encode("utf-8", "replace")
                               ).hexdigest()[:32]
+
+    def _keys(self, account: str) -> tuple:
+        """Return the (failures, wait) keys of an account."""
+        name = self._name(account)
         return ("{}:fail:{}".format(PREFIX, name),
                 "{}:wait:{}".format(PREFIX, name))
 

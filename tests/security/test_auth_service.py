@@ -571,7 +571,8 @@ def test_23_forgot_password_same_answer_token_out_of_band(
     """Production: known and unknown e-mails get the same 200 body, with
     no token; the token arrives by e-mail (live: server, mail worker,
     Redis, SMTP). Seed: the seed answers 403 for an unknown e-mail and
-    the token in the body; RESET_TOKEN_DELIVERY=email fixes it."""
+    the token in the body; RESET_TOKEN_DELIVERY=email fixes it. At most
+    RATELIMIT_RESET_MAILS e-mails per address go out."""
     from mailer import token_in
 
     service.register()
@@ -589,10 +590,18 @@ def test_23_forgot_password_same_answer_token_out_of_band(
     assert set(known.get_json()) == set(unknown.get_json()) == {
         "email", "message"}
     assert known.get_json()["message"] == unknown.get_json()["message"]
+    # One mailbox cannot be flooded: past RATELIMIT_RESET_MAILS (3 per
+    # 15 minutes) the answer stays the same and no e-mail is queued.
+    for _ in range(3):
+        again = service.client.post("/reset_password",
+                                    data={"email": "bob@me.com"})
+        assert again.get_json() == known.get_json()
+    assert [row[1] for row in service.auth.pending_mail()].count(
+        "bob@me.com") == 3
     if service.config["APP_PROFILE"] != "production":
         return
-    # Live, on the same database: the rows above go out first (one
-    # message to bob, none to ghost), then live@me.com's.
+    # Live, on the same database: the rows above go out first (three
+    # messages to bob, none to ghost), then live@me.com's.
     env = {"APP_PROFILE": "production", "BCRYPT_ROUNDS": "10",
            "REDIS_URL": redis_url, "SMTP_URL": mail_server.url}
     url = start_server("dev", **env).url
@@ -601,9 +610,10 @@ def test_23_forgot_password_same_answer_token_out_of_band(
     requests.post(url + "/reset_password", timeout=30,
                   data={"email": "live@me.com"})
     start_mailer(**env)
-    delivered = mail_server.wait_for(2)
-    assert [to for to, _ in delivered] == [["bob@me.com"], ["live@me.com"]]
-    token = token_in(mail_server.text(delivered[1][1]))
+    delivered = mail_server.wait_for(4)
+    assert [to for to, _ in delivered] == [["bob@me.com"]] * 3 + [
+        ["live@me.com"]]
+    token = token_in(mail_server.text(delivered[3][1]))
     assert requests.put(url + "/reset_password", timeout=30, data={
         "email": "live@me.com", "reset_token": token,
         "new_password": "new password"}).status_code == 200

@@ -225,3 +225,16 @@ def test_failing_query_hides_its_parameters(db: Any) -> None:
     assert "secret@b.c" not in str(caught.value)
     assert "session-123" not in str(caught.value)
     assert "hidden" in str(caught.value)
+
+
+def test_emails_trimmed_and_case_insensitive(auth: Any) -> None:
+    """``A@X.io`` and `` a@x.io `` are one account, stored lower-case;
+    a malformed address is refused and finds no one."""
+    user = auth.register_user(" Bob@Hbtn.IO ", "pwd")
+    assert user.email == "bob@hbtn.io"
+    with pytest.raises(ValueError, match="User bob@hbtn.io already exists"):
+        auth.register_user("bob@hbtn.io", "pwd")
+    assert auth.valid_login("BOB@hbtn.io", "pwd")
+    assert auth.create_session("bob@HBTN.io") is not None
+    assert not auth.valid_login("bob@hbtn", "pwd")
+    assert auth.create_session("bob@hbtn") is None

@@ -7,8 +7,8 @@ import os
 from typing import Optional
 
 import bcrypt
-from sqlalchemy import String, delete
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, String, delete, false
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from models import db
 from models.base import Base
@@ -19,6 +19,12 @@ MAX_PASSWORD_CHARS = 1024
 # Hashes of this format are bcrypt of a pre-hash (see hash_password);
 # older hashes are bcrypt of the password itself (up to 72 bytes).
 PREHASH_PREFIX = "$bcrypt-sha256$v1$"
+
+
+def email_key(email: str) -> str:
+    """Return the key e-mails are compared by: trimmed and case-folded,
+    so that ``A@x.io`` and ``a@x.io`` name one account."""
+    return email.strip().casefold()
 
 
 def bcrypt_rounds() -> int:
@@ -109,6 +115,13 @@ class User(Base):
                                                      String(128))
     first_name: Mapped[Optional[str]] = mapped_column(String(255))
     last_name: Mapped[Optional[str]] = mapped_column(String(255))
+    # Not part of the seed's JSON (names starting with "_" are left out
+    # of to_json): the admin flag and the e-mail's comparison key.
+    _is_admin: Mapped[bool] = mapped_column(
+        "is_admin", Boolean, nullable=False, default=False,
+        server_default=false())
+    _email_key: Mapped[Optional[str]] = mapped_column(
+        "email_key", String(254), unique=True, index=True)
 
     def __init__(self, *args: list, **kwargs: dict) -> None:
         """Build a user from keyword values (email, names, hash)."""
@@ -117,6 +130,37 @@ class User(Base):
         self._password = kwargs.get("_password")
         self.first_name = kwargs.get("first_name")
         self.last_name = kwargs.get("last_name")
+        self._is_admin = bool(kwargs.get("_is_admin", False))
+
+    @validates("email")
+    def _keep_email_key(self, _name: str, email: Optional[str]
+                        ) -> Optional[str]:
+        """Keep the comparison key in step with the e-mail."""
+        key = email_key(email) if isinstance(email, str) else None
+        self._email_key = key if key and len(key) <= 254 else None
+        return email
+
+    @property
+    def is_admin(self) -> bool:
+        """Tell whether the user manages every user (production profile)."""
+        return bool(self._is_admin)
+
+    @is_admin.setter
+    def is_admin(self, value: bool) -> None:
+        """Grant or revoke the admin flag (saved with the user)."""
+        self._is_admin = bool(value)
+
+    @classmethod
+    def find_by_email(cls, email: object) -> Optional["User"]:
+        """Return the user with this e-mail, compared case-insensitively
+        and trimmed; an exact match first (users stored before the key
+        existed whose e-mails differ only by case keep logging in)."""
+        if not isinstance(email, str) or not email.strip():
+            return None
+        users = cls.search({"email": email})
+        if not users:
+            users = cls.search({"_email_key": email_key(email)})
+        return users[0] if users else None
 
     @property
     def password(self) -> Optional[str]:

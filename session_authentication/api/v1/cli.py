@@ -2,7 +2,9 @@
 """Manage the users API's users from the command line (``bin/users``).
 
     python3 -m api.v1.cli create EMAIL [--first-name X] [--last-name Y]
+                                       [--admin]
     python3 -m api.v1.cli list
+    python3 -m api.v1.cli admin EMAIL_OR_ID [--revoke]
     python3 -m api.v1.cli delete EMAIL_OR_ID
 
 The commands use the database the server uses with the same environment:
@@ -74,8 +76,7 @@ def read_password() -> str:
 
 def find_user(email_or_id: str) -> Optional[User]:
     """Return the user with this id, else with this email, else None."""
-    return User.get(email_or_id) or next(
-        iter(User.search({"email": email_or_id})), None)
+    return User.get(email_or_id) or User.find_by_email(email_or_id)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]},
@@ -89,8 +90,10 @@ def users() -> None:
 @click.argument("email")
 @click.option("--first-name", help="The user's first name.")
 @click.option("--last-name", help="The user's last name.")
+@click.option("--admin", is_flag=True,
+              help="An admin manages every user (production profile).")
 def create(email: str, first_name: Optional[str],
-           last_name: Optional[str]) -> None:
+           last_name: Optional[str], admin: bool) -> None:
     """Create a user who can log in with EMAIL and a password.
 
     The password is asked twice (hidden) on a terminal; otherwise the
@@ -109,7 +112,9 @@ def create(email: str, first_name: Optional[str],
             "password is empty" if sys.stdin.isatty() else
             "password is empty (give it on the first line of standard "
             "input, or run the command in a terminal to be asked)")
+    email = email.strip()
     user = User(email=email, first_name=first_name, last_name=last_name)
+    user.is_admin = admin
     try:
         user.password = password
     except ValueError as err:
@@ -118,13 +123,14 @@ def create(email: str, first_name: Optional[str],
     duplicate = click.ClickException(
         "a user with email {} already exists".format(email))
     with storage_errors():
-        if User.search({"email": email}):
+        if User.find_by_email(email) is not None:
             raise duplicate
         try:
             user.save()
         except IntegrityError:
             raise duplicate
-    click.echo("created user {} {}".format(user.id, user.email))
+    click.echo("created {} {} {}".format(
+        "admin" if admin else "user", user.id, user.email))
 
 
 @users.command(name="list")
@@ -137,8 +143,25 @@ def list_users() -> None:
     for user in found:
         name = " ".join(part for part in (user.first_name, user.last_name)
                         if part) or "-"
-        click.echo("{}\t{}\t{}\tcreated {}".format(
-            user.id, user.email, name, user.to_json()["created_at"]))
+        click.echo("{}\t{}\t{}\tcreated {}{}".format(
+            user.id, user.email, name, user.to_json()["created_at"],
+            "\tadmin" if user.is_admin else ""))
+
+
+@users.command()
+@click.argument("email_or_id")
+@click.option("--revoke", is_flag=True, help="Take the admin flag away.")
+def admin(email_or_id: str, revoke: bool) -> None:
+    """Make a user an admin (or no longer one, with --revoke)."""
+    with storage_errors():
+        user = find_user(email_or_id)
+        if user is None:
+            raise click.ClickException(
+                "no user with email or id {}".format(email_or_id))
+        user.is_admin = not revoke
+        user.save()
+    click.echo("{} {} {}".format(
+        "revoked admin of" if revoke else "made admin", user.id, user.email))
 
 
 @users.command()

@@ -24,6 +24,8 @@ from models import db
 
 EXCLUDED_PATHS = ["/api/v1/status/", "/api/v1/unauthorized/",
                   "/api/v1/forbidden/", "/api/v1/auth_session/login/"]
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LOGIN_PATH = "/api/v1/auth_session/login"
 ERROR_NAMES = {401: "Unauthorized", 403: "Forbidden", 404: "Not found"}
 log = logging.getLogger("api")
 
@@ -68,11 +70,42 @@ def check_authentication() -> None:
         return
     if not mechanism.require_auth(current.path, EXCLUDED_PATHS):
         return
+    if current.method == "POST" and current.path.rstrip("/") == \
+            "/api/v1/users" and current_app.config["SETTINGS"].open_signup:
+        return
     if mechanism.authorization_header(current) is None \
             and mechanism.session_cookie(current) is None:
         abort(401)
     current.current_user = mechanism.current_user(current)
     if current.current_user is None:
+        abort(403)
+
+
+def refuse_cross_origin_writes() -> None:
+    """Refuse (403) a write that carries credentials (a cookie or an
+    Authorization header), or a login, sent by a page of another origin.
+
+    Browsers say where a request comes from: ``Origin`` (trusted when it
+    is this host, or listed in CORS_ORIGINS) and ``Sec-Fetch-Site``
+    (same-origin, or none for a request the user typed). Clients that
+    are not browsers send neither and are not concerned.
+    """
+    current = request._get_current_object()
+    if current.method not in UNSAFE_METHODS:
+        return
+    headers = current.headers
+    if "Cookie" not in headers and "Authorization" not in headers \
+            and current.path.rstrip("/") != LOGIN_PATH:
+        return
+    origin = headers.get("Origin")
+    if origin is not None:
+        trusted = current_app.config["SETTINGS"].cors_origins
+        host = origin.partition("://")[2]
+        if host != current.host and origin.rstrip("/") not in trusted:
+            abort(403)
+        return
+    site = headers.get("Sec-Fetch-Site")
+    if site is not None and site not in ("same-origin", "none"):
         abort(403)
 
 
@@ -123,8 +156,14 @@ def create_app(config: Optional[Mapping] = None) -> Flask:
                                             settings.rate_limit_storage,
                                             err)) from None
     app.register_blueprint(app_views)
-    CORS(app, resources={r"/api/v1/*": {"origins": "*"}})
+    origins = list(settings.cors_origins)
+    if origins == ["*"]:
+        CORS(app, resources={r"/api/v1/*": {"origins": "*"}})
+    elif origins:
+        CORS(app, resources={r"/api/v1/*": {"origins": origins}},
+             supports_credentials=True)
     app.before_request(refuse_oversized_body)
+    app.before_request(refuse_cross_origin_writes)
     app.before_request(check_authentication)
     app.after_request(secure_headers)
     app.register_error_handler(HTTPException, handle_http_error)

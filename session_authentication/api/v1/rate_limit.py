@@ -26,6 +26,13 @@ class RateLimit:
         self.limiter = (MovingWindowRateLimiter(
             storage_from_string(storage_uri)) if self.items else None)
 
+    def blocked(self, key: str) -> bool:
+        """Tell, without counting a hit, whether key is over a limit."""
+        if self.limiter is None:
+            return False
+        return not all(self.limiter.test(item, self.name, key)
+                       for item in self.items)
+
     def allow(self, key: str) -> bool:
         """Count one hit for key; False once any limit is exceeded."""
         if self.limiter is None:

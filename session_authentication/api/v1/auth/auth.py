@@ -5,8 +5,11 @@ request carries its credentials (Authorization header, session cookie).
 from typing import List, Optional, TypeVar
 
 from flask import Request
+from werkzeug.exceptions import TooManyRequests
 
 from api.v1.config import Settings, env_session_name
+from api.v1.rate_limit import RateLimit
+from api.v1.throttle import PasswordThrottle, account_of
 
 User = TypeVar("User")
 A = TypeVar("A", bound="Auth")
@@ -34,10 +37,46 @@ class Auth:
         """Remember the session cookie's name (SESSION_NAME by default)."""
         self.session_name = session_name or env_session_name()
 
+    settings: Optional[Settings] = None
+    # Password checks of HTTP requests: back-off per account and
+    # (account, address), failures limited per address.
+    throttle: Optional[PasswordThrottle] = None
+    address_failures: Optional[RateLimit] = None
+
     @classmethod
     def from_settings(cls: type[A], settings: Settings) -> A:
         """Build the mechanism from the app's settings (AUTH_TYPE table)."""
-        return cls(session_name=settings.session_name)
+        mechanism = cls(session_name=settings.session_name)
+        mechanism.apply(settings)
+        return mechanism
+
+    def apply(self, settings: Settings) -> None:
+        """Take the policy of the app's settings (profile, timeouts):
+        each mechanism reads what concerns it."""
+        self.settings = settings
+        self.throttle = PasswordThrottle(settings.rate_limit_storage,
+                                         settings.account_failure_limit)
+        self.address_failures = RateLimit(
+            "password_failures", settings.login_rate_limit,
+            settings.rate_limit_storage)
+
+    def throttle_check(self, email: str, address: str) -> None:
+        """Raise 429 (with Retry-After) when a password check for this
+        account from this address must wait, or when the address has
+        failed too often."""
+        if self.throttle is None:
+            return
+        wait = self.throttle.wait(account_of(email), address)
+        if wait is None and self.address_failures.blocked(address):
+            wait = 60
+        if wait is not None:
+            raise TooManyRequests(retry_after=wait)
+
+    def throttle_failed(self, email: str, address: str) -> None:
+        """Count a failed password check of an HTTP request."""
+        if self.throttle is not None:
+            self.throttle.failed(account_of(email), address)
+            self.address_failures.allow(address)
 
     def require_auth(self, path: str, excluded_paths: List[str]) -> bool:
         """Tell whether a path needs authentication.

@@ -21,6 +21,7 @@ from typing import Optional, Tuple
 from flask import Request
 
 from api.v1.auth.auth import Auth
+from api.v1.throttle import account_of
 from models.user import User, burn_password_check
 
 
@@ -106,21 +107,34 @@ class BasicAuth(Auth):
     def user_object_from_credentials(
             self, user_email: str, user_pwd: str) -> Optional[User]:
         """Return the User with this email and password, or None."""
-        if not isinstance(user_email, str) or not isinstance(user_pwd, str):
+        return self._verify(user_email, user_pwd, None)
+
+    def _verify(self, email: str, pwd: str,
+                address: Optional[str]) -> Optional[User]:
+        """Check credentials; from a client address (an HTTP request),
+        a check that needs bcrypt is throttled first (429 when it must
+        wait) and a failure is counted."""
+        if not isinstance(email, str) or not isinstance(pwd, str):
             return None
-        users = User.search({"email": user_email})
-        if not users:
-            burn_password_check(user_pwd)
+        user = User.find_by_email(email)
+        if user is not None and user.password is not None:
+            digest = self.verified.digest(user.id, pwd)
+            if self.verified.accepts(digest, user.password):
+                return user
+        if address is not None:
+            self.throttle_check(email, address)
+        if user is None or user.password is None:
+            burn_password_check(pwd)
+            user = None
+        elif not user.is_valid_password(pwd):
+            user = None
+        if user is None:
+            if address is not None:
+                self.throttle_failed(email, address)
             return None
-        user = users[0]
-        if user.password is None:
-            return None
-        digest = self.verified.digest(user.id, user_pwd)
-        if self.verified.accepts(digest, user.password):
-            return user
-        if not user.is_valid_password(user_pwd):
-            return None
-        user.rehash_password(user_pwd)
+        if address is not None:
+            self.throttle.succeeded(account_of(email), address)
+        user.rehash_password(pwd)
         self.verified.remember(digest, user.password)
         return user
 
@@ -131,4 +145,7 @@ class BasicAuth(Auth):
         encoded = self.extract_base64_authorization_header(header)
         decoded = self.decode_base64_authorization_header(encoded)
         email, password = self.extract_user_credentials(decoded)
-        return self.user_object_from_credentials(email, password)
+        address = None
+        if request is not None and self.throttle is not None:
+            address = request.remote_addr or "-"
+        return self._verify(email, password, address)

@@ -5,13 +5,14 @@ Sessions are ``UserSession`` rows: they survive restarts and are shared
 by every process using the database; an expired row is refused and
 deleted when met, and ``purge_expired`` deletes them all.
 """
-from datetime import timedelta
-from typing import Optional
+from datetime import datetime, timedelta
+from typing import List, Optional, Tuple
 
 from flask import Request
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, or_, select, update
 
-from api.v1.auth.session_auth import Record, as_utc, plausible_session_id
+from api.v1.auth.session_auth import (Listed, Record, as_utc,
+                                      plausible_session_id)
 from api.v1.auth.session_exp_auth import SessionExpAuth
 from models import db
 from models.fast_read import FastRead
@@ -20,13 +21,18 @@ from models.user_session import UserSession
 
 SESSIONS = UserSession.__table__
 SESSION = FastRead(
-    select(SESSIONS.c.user_id, SESSIONS.c.created_at)
+    select(SESSIONS.c.user_id, SESSIONS.c.created_at,
+           SESSIONS.c.last_seen_at)
     .where(SESSIONS.c.session_id == bindparam("session_id")))
 # The hot path of each request: the session and its user in one query.
 SESSION_USER = FastRead(
-    select(User.__table__, SESSIONS.c.created_at)
+    select(User.__table__, SESSIONS.c.created_at, SESSIONS.c.last_seen_at)
     .join(SESSIONS, SESSIONS.c.user_id == User.__table__.c.id)
     .where(SESSIONS.c.session_id == bindparam("session_id")))
+USER_SESSIONS = FastRead(
+    select(SESSIONS.c.session_id, SESSIONS.c.created_at,
+           SESSIONS.c.last_seen_at)
+    .where(SESSIONS.c.user_id == bindparam("user_id")))
 
 
 class SessionDBAuth(SessionExpAuth):
@@ -38,21 +44,30 @@ class SessionDBAuth(SessionExpAuth):
         session_id = self.session_cookie(request)
         if not plausible_session_id(session_id):
             return None
-        row = SESSION_USER.first(session_id=session_id)
+        key = self.storage_key(session_id)
+        row = SESSION_USER.first(session_id=key)
         if row is None:
             return None
-        if self.expired(row[-1]):
-            self._delete_session(session_id)
+        user = User.from_row(row[:-2])
+        if not self.alive(key, (user.id, row[-2], row[-1])):
             return None
-        return User.from_row(row[:-1])
+        return user
 
     def purge_expired(self) -> int:
-        """Delete every expired session row; return how many went."""
-        if self.session_duration <= 0:
+        """Delete every expired or idle session row; return how many
+        went."""
+        now = as_utc(self.clock())
+        conditions = []
+        if self.session_duration > 0:
+            conditions.append(UserSession.created_at < now - timedelta(
+                seconds=self.session_duration))
+        if self.idle_timeout > 0:
+            conditions.append(func.coalesce(
+                UserSession.last_seen_at, UserSession.created_at)
+                < now - timedelta(seconds=self.idle_timeout))
+        if not conditions:
             return 0
-        cutoff = as_utc(self.clock()) - timedelta(
-            seconds=self.session_duration)
-        return self._delete(UserSession.created_at < cutoff)
+        return self._delete(or_(*conditions))
 
     def _save_session(self, session_id: str, user_id: str) -> None:
         """Store a UserSession row created now."""
@@ -60,9 +75,26 @@ class SessionDBAuth(SessionExpAuth):
                     created_at=as_utc(self.clock())).save()
 
     def _load_session(self, session_id: str) -> Optional[Record]:
-        """Return (user id, created_at) of the session's row."""
+        """Return (user id, created_at, last seen) of the session's row."""
         row = SESSION.first(session_id=session_id)
-        return None if row is None else (row[0], row[1])
+        return None if row is None else (row[0], row[1], row[2])
+
+    def _touch_session(self, session_id: str, now: datetime) -> None:
+        """Record the time of a request seen with the session."""
+        with db.session() as session:
+            session.execute(update(UserSession)
+                            .where(UserSession.session_id == session_id)
+                            .values(last_seen_at=as_utc(now)))
+            session.commit()
+
+    def _user_sessions(self, user_id: str) -> List[Listed]:
+        """Return (storage key, created_at, last seen) of a user's rows."""
+        return [(row[0], row[1], row[2])
+                for row in USER_SESSIONS.rows(user_id=user_id)]
+
+    def _all_sessions(self) -> List[Tuple[str, Record]]:
+        """Not used: purge_expired deletes in one statement."""
+        return []
 
     def _delete_session(self, session_id: str) -> None:
         """Delete the session's row."""

@@ -31,17 +31,20 @@ class SessionExpAuth(SessionAuth):
     @classmethod
     def from_settings(cls, settings: Settings) -> "SessionExpAuth":
         """Build the mechanism from the app's settings."""
-        return cls(session_name=settings.session_name,
-                   session_duration=settings.session_duration)
+        mechanism = cls(session_name=settings.session_name,
+                        session_duration=settings.session_duration)
+        mechanism.apply(settings)
+        return mechanism
 
-    def _save_session(self, session_id: str, user_id: str) -> None:
-        """Store the session dictionary with its creation time."""
-        self.user_id_by_session_id[session_id] = {
-            "user_id": user_id, "created_at": self.clock()}
+    def _keeps_times(self) -> bool:
+        """Sessions are always session dictionaries here (the seed's)."""
+        return True
 
     def _load_session(self, session_id: str) -> Optional[Record]:
-        """Return (user id, created_at) of a session dictionary."""
+        """Return (user id, created_at, last seen) of a session
+        dictionary (a bare user id is not one: None)."""
         session = self.user_id_by_session_id.get(session_id)
         if not isinstance(session, dict):
             return None
-        return session.get("user_id"), session.get("created_at")
+        return (session.get("user_id"), session.get("created_at"),
+                session.get("last_seen"))

@@ -5,20 +5,46 @@ Each session is one key holding the user id, with Redis's own expiry
 set to SESSION_DURATION (no expiry when 0): sessions survive restarts of
 the API and are shared by every process and machine using that Redis.
 A set per user lists its session ids, so that deleting a user ends them
-all.
+all and a user can list and end its sessions.
+
+With an idle timeout, a session's value is ``<user id>|<created at>``
+(Unix seconds) and each request runs one script that reads it and sets
+the key's TTL to the idle timeout, cut to what is left of the lifetime:
+Redis then ends a session idle too long as it ends an expired one.
 """
 import os
-from typing import Optional
+import time
+from datetime import datetime, timezone
+from typing import List, Optional
 
 import redis
 
-from api.v1.auth.session_auth import Record
+from api.v1.auth.session_auth import Listed, Record
 from api.v1.auth.session_exp_auth import SessionExpAuth
 from api.v1.config import Settings, env_redis_url
 
 KEY_PREFIX = "users_api:session:"
 USER_SESSIONS_PREFIX = "users_api:user_sessions:"
 MAX_KEPT_CONNECTIONS = 4
+# KEYS[1] session key; ARGV: idle timeout, lifetime (0: none), now.
+# Returns the stored value and refreshes the idle TTL, or nil.
+TOUCH = """
+local value = redis.call('GET', KEYS[1])
+if not value then return false end
+local ttl = tonumber(ARGV[1])
+local sep = string.find(value, '|', 1, true)
+if sep and tonumber(ARGV[2]) > 0 then
+  local left = tonumber(string.sub(value, sep + 1)) + tonumber(ARGV[2])
+               - tonumber(ARGV[3])
+  if left <= 0 then
+    redis.call('DEL', KEYS[1])
+    return false
+  end
+  if left < ttl then ttl = math.ceil(left) end
+end
+redis.call('EXPIRE', KEYS[1], ttl)
+return value
+"""
 
 
 class SessionRedisAuth(SessionExpAuth):
@@ -40,9 +66,11 @@ class SessionRedisAuth(SessionExpAuth):
     @classmethod
     def from_settings(cls, settings: Settings) -> "SessionRedisAuth":
         """Build the mechanism from the app's settings."""
-        return cls(session_name=settings.session_name,
-                   session_duration=settings.session_duration,
-                   redis_url=settings.redis_url)
+        mechanism = cls(session_name=settings.session_name,
+                        session_duration=settings.session_duration,
+                        redis_url=settings.redis_url)
+        mechanism.apply(settings)
+        return mechanism
 
     def key(self, session_id: str) -> str:
         """Return the Redis key of a session id."""
@@ -56,26 +84,37 @@ class SessionRedisAuth(SessionExpAuth):
         """Store the session key (with its TTL) and index it by user."""
         expiry = self.session_duration if self.session_duration > 0 \
             else None
+        value = user_id
+        if self.idle_timeout > 0:
+            value = "{}|{}".format(user_id, int(time.time()))
+            expiry = min(expiry or self.idle_timeout, self.idle_timeout)
         with self.redis.pipeline() as pipe:
-            pipe.set(self.key(session_id), user_id, ex=expiry)
+            pipe.set(self.key(session_id), value, ex=expiry)
             pipe.sadd(self.user_key(user_id), session_id)
-            if expiry:
-                pipe.expire(self.user_key(user_id), expiry)
+            if self.session_duration > 0:
+                pipe.expire(self.user_key(user_id), self.session_duration)
             pipe.execute()
 
     def _load_session(self, session_id: str) -> Optional[Record]:
-        """Return (user id, None) of a live session: Redis expires it."""
-        user_id = self._get(self.key(session_id))
-        return None if user_id is None else (user_id, None)
+        """Return (user id, created_at, None) of a live session: Redis
+        expires it (with an idle timeout, the read refreshes its TTL)."""
+        if self.idle_timeout > 0:
+            value = self._command("EVALSHA", self._touch_sha(), 1,
+                                  self.key(session_id), self.idle_timeout,
+                                  max(self.session_duration, 0),
+                                  int(time.time()))
+        else:
+            value = self._command("GET", self.key(session_id))
+        return None if value is None else _parse(value)
 
     def _delete_session(self, session_id: str) -> None:
         """Delete the session's key and its entry in the user's set."""
         with self.redis.pipeline() as pipe:
             pipe.get(self.key(session_id))
             pipe.delete(self.key(session_id))
-            user_id = pipe.execute()[0]
-        if user_id is not None:
-            self.redis.srem(self.user_key(user_id), session_id)
+            value = pipe.execute()[0]
+        if value is not None:
+            self.redis.srem(self.user_key(_parse(value)[0]), session_id)
 
     def _delete_user_sessions(self, user_id: str) -> None:
         """Delete every session key of a user, and the user's set."""
@@ -84,8 +123,41 @@ class SessionRedisAuth(SessionExpAuth):
         self.redis.delete(user_key, *(self.key(session_id)
                                       for session_id in session_ids))
 
+    def _user_sessions(self, user_id: str) -> List[Listed]:
+        """Return the user's live sessions; forget ended ones in the set."""
+        user_key = self.user_key(user_id)
+        keys = sorted(self.redis.smembers(user_key))
+        values = self.redis.mget([self.key(key) for key in keys]) \
+            if keys else []
+        listed, gone = [], []
+        for key, value in zip(keys, values):
+            if value is None:
+                gone.append(key)
+                continue
+            owner, created, _seen = _parse(value)
+            if owner == user_id:
+                listed.append((key, created, None))
+        if gone:
+            self.redis.srem(user_key, *gone)
+        return listed
+
+    def purge_expired(self) -> int:
+        """Redis ends expired sessions itself: nothing to purge."""
+        return 0
+
+    def _touch_sha(self) -> str:
+        """Return the SHA-1 of the TOUCH script, loaded once per client."""
+        sha = getattr(self, "_sha", None)
+        if sha is None:
+            sha = self._sha = self.redis.script_load(TOUCH)
+        return sha
+
     def _get(self, key: str) -> Optional[str]:
-        """GET a key, as ``self.redis.get`` does, on a kept connection.
+        """GET a key on a kept connection (see _command)."""
+        return self._command("GET", key)
+
+    def _command(self, *args: object) -> Optional[str]:
+        """Run a command, as ``self.redis`` does, on a kept connection.
 
         Taking a connection out of redis-py's pool and giving it back
         costs more than the GET itself, so a few connections (up to
@@ -105,9 +177,16 @@ class SessionRedisAuth(SessionExpAuth):
             conn = pool.get_connection()
 
         def command() -> Optional[str]:
-            """Send the GET and read its answer."""
-            conn.send_command("GET", key)
-            return conn.read_response()
+            """Send the command and read its answer."""
+            conn.send_command(*args)
+            try:
+                return conn.read_response()
+            except redis.exceptions.NoScriptError:
+                # Redis restarted without its script cache: load again.
+                conn.send_command("SCRIPT", "LOAD", TOUCH)
+                conn.read_response()
+                conn.send_command(*args)
+                return conn.read_response()
 
         done = False
         try:
@@ -120,3 +199,12 @@ class SessionRedisAuth(SessionExpAuth):
             else:
                 pool.release(conn)
         return value
+
+
+def _parse(value: str) -> Record:
+    """Read a stored value: ``<user id>`` or ``<user id>|<created at>``."""
+    user_id, sep, created = value.partition("|")
+    moment = None
+    if sep and created.isdigit():
+        moment = datetime.fromtimestamp(int(created), timezone.utc)
+    return user_id, moment, None

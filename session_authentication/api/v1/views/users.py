@@ -1,25 +1,52 @@
 #!/usr/bin/env python3
 """Views of the User objects: list, read (including "me"), create,
-update and delete.
-"""
-from typing import Tuple
+update and delete, and a user's password change.
 
-from flask import Response, abort, jsonify, request
+In the production profile (APP_PROFILE=production) these views also
+authorize: a user reads, changes and deletes only itself; an admin
+(``bin/users admin EMAIL``) manages everyone; only an admin creates
+users, unless OPEN_SIGNUP lets anyone sign up.
+"""
+from typing import Optional, Tuple
+
+from flask import Response, abort, current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.v1.views import app_views
-from api.v1.views.validation import email_problem, json_object, text_fields
+from api.v1.views.validation import (email_problem, json_object,
+                                     password_problem, text_fields)
 from models.user import PasswordTooLong, User
 
 
+def _production() -> bool:
+    """Tell whether the production profile is on."""
+    return current_app.config["SETTINGS"].production
+
+
+def _current() -> Optional[User]:
+    """Return the authenticated user of the request, or None."""
+    return getattr(request, "current_user", None)
+
+
+def _is_admin() -> bool:
+    """Tell whether the request's user is an admin."""
+    current = _current()
+    return current is not None and current.is_admin
+
+
 def _user_or_404(user_id: str) -> User:
-    """Return the User with this id ("me": the current user) or abort."""
+    """Return the User with this id ("me": the current user) or abort;
+    in production, 403 for another user unless the caller is an admin
+    (checked before the lookup, so ids cannot be probed)."""
+    current = _current()
     if user_id == "me":
-        current = getattr(request, "current_user", None)
         if current is None:
             abort(404)
         return current
+    if _production() and not _is_admin() and (
+            current is None or current.id != user_id):
+        abort(403)
     user = User.get(user_id)
     if user is None:
         abort(404)
@@ -28,7 +55,9 @@ def _user_or_404(user_id: str) -> User:
 
 @app_views.route("/users", methods=["GET"], strict_slashes=False)
 def view_all_users() -> Response:
-    """Return every User as a JSON list."""
+    """Return every User as a JSON list (production: admins only)."""
+    if _production() and not _is_admin():
+        abort(403)
     return jsonify([user.to_json() for user in User.all()])
 
 
@@ -44,9 +73,12 @@ def delete_user(user_id: str = None) -> Tuple[Response, int]:
     """Delete a User and end its sessions in every store; answer {}."""
     from api.v1.app import auth
 
-    user = User.get(user_id)
-    if user is None:
-        abort(404)
+    if user_id == "me" and not _production():
+        user = User.get(user_id)
+        if user is None:
+            abort(404)
+    else:
+        user = _user_or_404(user_id)
     user.remove()
     if hasattr(auth, "destroy_user_sessions"):
         auth.destroy_user_sessions(user.id)
@@ -56,6 +88,10 @@ def delete_user(user_id: str = None) -> Tuple[Response, int]:
 @app_views.route("/users", methods=["POST"], strict_slashes=False)
 def create_user() -> Tuple[Response, int]:
     """Create a User from a JSON body with email and password."""
+    settings = current_app.config["SETTINGS"]
+    if settings.production and not settings.open_signup \
+            and not _is_admin():
+        abort(403)
     fields = text_fields(json_object(), "email", "password",
                          "first_name", "last_name")
     if fields is None:
@@ -65,10 +101,11 @@ def create_user() -> Tuple[Response, int]:
         return jsonify({"error": "email missing"}), 400
     if not password:
         return jsonify({"error": "password missing"}), 400
-    problem = email_problem(email)
+    problem = (email_problem(email, strict=settings.production)
+               or password_problem(password, settings.min_password_length))
     if problem is not None:
         return jsonify({"error": "Can't create User: " + problem}), 400
-    user = User(email=email, first_name=fields["first_name"],
+    user = User(email=email.strip(), first_name=fields["first_name"],
                 last_name=fields["last_name"])
     try:
         user.password = password
@@ -85,9 +122,12 @@ def create_user() -> Tuple[Response, int]:
 @app_views.route("/users/<user_id>", methods=["PUT"], strict_slashes=False)
 def update_user(user_id: str = None) -> Tuple[Response, int]:
     """Update a User's first_name and last_name from a JSON body."""
-    user = User.get(user_id)
-    if user is None:
-        abort(404)
+    if user_id == "me" and not _production():
+        user = User.get(user_id)
+        if user is None:
+            abort(404)
+    else:
+        user = _user_or_404(user_id)
     fields = text_fields(json_object(), "first_name", "last_name")
     if fields is None:
         return jsonify({"error": "Wrong format"}), 400
@@ -100,3 +140,43 @@ def update_user(user_id: str = None) -> Tuple[Response, int]:
     except StaleDataError:
         abort(404)
     return jsonify(user.to_json()), 200
+
+
+@app_views.route("/users/me/password", methods=["PUT"],
+                 strict_slashes=False)
+def change_my_password() -> Tuple[Response, int]:
+    """Change the current user's password: the current one is required
+    (JSON ``current_password``, ``new_password``); every other session
+    of the user ends, this request's stays."""
+    from api.v1.app import auth
+
+    user = _current()
+    if user is None:
+        abort(404)
+    fields = text_fields(json_object(), "current_password",
+                         "new_password")
+    if fields is None:
+        return jsonify({"error": "Wrong format"}), 400
+    if not fields["current_password"]:
+        return jsonify({"error": "current_password missing"}), 400
+    if not fields["new_password"]:
+        return jsonify({"error": "new_password missing"}), 400
+    address = request.remote_addr or "-"
+    auth.throttle_check(user.email or "", address)
+    if not user.is_valid_password(fields["current_password"]):
+        auth.throttle_failed(user.email or "", address)
+        return jsonify({"error": "wrong password"}), 403
+    problem = password_problem(
+        fields["new_password"],
+        current_app.config["SETTINGS"].min_password_length)
+    if problem is not None:
+        return jsonify({"error": problem}), 400
+    try:
+        user.password = fields["new_password"]
+    except PasswordTooLong as err:
+        return jsonify({"error": str(err)}), 400
+    user.save()
+    ended = 0
+    if hasattr(auth, "end_other_sessions"):
+        ended = auth.end_other_sessions(user.id, auth.session_cookie(request))
+    return jsonify({"ended_sessions": ended}), 200

@@ -3,6 +3,7 @@
 import unicodedata
 from typing import IO, Any, Optional
 
+import email_validator
 from flask import Request, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.utils import cached_property
@@ -160,13 +161,30 @@ def text_fields(body: Optional[dict], *names: str) -> Optional[dict]:
         return None
 
 
-def email_problem(email: str) -> Optional[str]:
+def email_problem(email: str, strict: bool = False) -> Optional[str]:
     """Return why an email cannot be stored, or None when it can.
 
     An email holding a control, zero-width, bidi or line-separator
     character is refused: it would show as another address than it is.
+    ``strict`` (production) also asks email-validator whether it is a
+    well-formed address with a domain name (no DNS lookup); the seed's
+    own addresses, such as ``bob@dylan``, have none.
     """
     if any(unicodedata.category(char) in INVISIBLE_CATEGORIES
            for char in email):
         return "email must not contain control or invisible characters"
+    if strict:
+        try:
+            email_validator.validate_email(email.strip(),
+                                           check_deliverability=False)
+        except email_validator.EmailNotValidError as err:
+            return "email is not valid: {}".format(err)
+    return None
+
+
+def password_problem(password: str, min_length: int) -> Optional[str]:
+    """Return why a new password is refused (too short), or None."""
+    if len(password) < min_length:
+        return "password must have at least {} characters".format(
+            min_length)
     return None

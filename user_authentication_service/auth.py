@@ -263,18 +263,21 @@ class Auth:
     def check_login(self, email: str, password: str) -> Optional[User]:
         """Return the user whose email and password these are, or None.
 
-        An unknown email costs one bcrypt check of the configured cost
-        against a dummy hash, as a wrong password does, so timing does
-        not tell who exists. A right password stored in an older format
-        or at another cost is hashed again now.
+        An unknown email costs one bcrypt check, as a wrong password
+        does, against the hash of a real user that the email points at
+        (``_decoy``), so timing does not tell who exists, even right
+        after a change of BCRYPT_ROUNDS when stored hashes have mixed
+        costs. A right password stored in an older format or at another
+        cost is hashed again now.
         """
         if not isinstance(password, str):
             password = ""
+        key = email if isinstance(email, str) else ""
         try:
             key = normalize_email(email)
             user = self._db.find_user_by(email=key)
         except (InvalidEmail, NoResultFound):
-            passwords.check_password(password, self._dummy())
+            passwords.check_password(password, self._decoy(key))
             return None
         stored = user.hashed_password or ""
         if not passwords.check_password(password, stored):
@@ -285,6 +288,19 @@ class Auth:
                 hashed_password=passwords.hash_password(
                     password, self._rounds))
         return user
+
+    def _decoy(self, email: str) -> str:
+        """Return the hash an unknown email's password is checked against.
+
+        A real user's stored hash, picked by the SHA-256 of the email
+        (the same user for the same email every time, so repeated probes
+        of an unknown address time like those of a known one); with no
+        user at all, a dummy hash of the current cost. The check's
+        result is ignored: an unknown email never logs in.
+        """
+        number = int.from_bytes(hashlib.sha256(
+            email.encode("utf-8", "replace")).digest()[:8], "big") >> 1
+        return self._db.decoy_hash(number) or self._dummy()
 
     def _dummy(self) -> str:
         """Return a hash with the configured cost to check unknown emails."""

@@ -13,8 +13,8 @@ import os
 import threading
 from typing import Any, Optional
 
-from sqlalchemy import (bindparam, create_engine, delete, event, or_,
-                        select, update)
+from sqlalchemy import (Integer, bindparam, create_engine, delete, event,
+                        func, or_, select, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
@@ -358,6 +358,22 @@ class DB:
                 None)).values(session_id=None),
             delete(times).where(or_(*tests)))
         return counts[0]
+
+    def decoy_hash(self, number: int) -> Optional[str]:
+        """Return the password hash of the user a number points at.
+
+        The user is the first whose id is at least ``number`` modulo the
+        highest id, plus one: the same number finds the same user while
+        the table is unchanged. None when there is no user.
+        """
+        self._engine
+        users = User.__table__
+        top = select(func.max(users.c.id)).scalar_subquery()
+        statement = select(users.c.hashed_password).where(
+            users.c.id >= bindparam("number", type_=Integer) % top + 1
+        ).order_by(users.c.id).limit(1)
+        row = self._fetch_one(statement, {"number": number})
+        return row[0] if row is not None else None
 
     def add_outbox(self, email: str, now: float) -> None:
         """Queue a password-reset e-mail in the outbox table."""

@@ -30,6 +30,9 @@ from user import Base, User
 DEFAULT_DATABASE_URL = "sqlite:///a.db"
 COLUMNS = tuple(column.name for column in User.__table__.columns)
 _FAILED = object()
+# The cache key of the session look-up (joined with its timestamps);
+# column-filter look-ups use tuples of (column, is None) pairs.
+SESSION_SHAPE = ("session with times",)
 LOG = logging.getLogger(__name__)
 
 
@@ -305,13 +308,19 @@ class DB:
 
         Times are None for a session started before they were kept.
         """
-        self._engine
-        users, times = User.__table__, SessionTimes.__table__
-        statement = select(users, times.c.created_at, times.c.seen_at
-                           ).select_from(users.outerjoin(
-                               times, times.c.user_id == users.c.id)
-                           ).where(users.c.session_id == key).limit(1)
-        row = self._fetch_one(statement, {})
+        statement = self.__lookups.get(SESSION_SHAPE)
+        if statement is None:
+            users, times = User.__table__, SessionTimes.__table__
+            statement = select(users, times.c.created_at, times.c.seen_at
+                               ).select_from(users.outerjoin(
+                                   times, times.c.user_id == users.c.id)
+                               ).where(users.c.session_id == bindparam(
+                                   "key")).limit(1)
+            self.__lookups[SESSION_SHAPE] = statement
+        params = {"key": key}
+        row = self._fetch_fast(SESSION_SHAPE, statement, params)
+        if row is _FAILED:
+            row = self._fetch_one(statement, params)
         if row is None:
             return None
         values = tuple(row)

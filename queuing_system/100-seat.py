@@ -9,6 +9,15 @@ the first time they are used, and ``python3 100-seat.py`` resets them at
 start as the original app did. Taking a seat is one Lua script: the
 check, the decrement and the switch-off at 0 run atomically in Redis.
 
+Anonymous clients cannot flood the queue: reservations waiting for a
+worker are counted in ``reserve_seat:pending`` and a new one is admitted
+only while fewer than the seats left plus ``RESERVATION_MARGIN`` (10)
+wait (admission is one Lua script too); beyond that ``GET /reserve_seat``
+answers 409 ``{"status": "Reservation failed"}`` and queues nothing.
+Each client address may ask ``RATELIMIT_RESERVE`` times (default
+``100/minute``; 429 JSON beyond), counted in ``RATELIMIT_STORAGE_URI``
+(default: the app's Redis, so shared by every process).
+
 Run ``python3 100-seat.py`` (``HOST``/``PORT``, default 0.0.0.0:1245), or
 in production ``granian --interface wsgi 100-seat:app`` from this folder.
 """
@@ -20,6 +29,9 @@ from typing import Any, Optional
 import redis
 from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits.errors import StorageError
 from redis.exceptions import RedisError
 
 from kue import Queue, QueueUnavailable
@@ -29,6 +41,9 @@ from redis_connection import make_client, redis_url
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 1245
 INITIAL_SEATS = 50
+RESERVATION_MARGIN = 10
+RATELIMIT_RESERVE = "100/minute"
+PENDING_KEY = "reserve_seat:pending"
 JOB_TYPE = "reserve_seat"
 SEATS_KEY = "available_seats"
 ENABLED_KEY = "reservation_enabled"
@@ -45,17 +60,42 @@ READ_SCRIPT = _INIT + """
 return {tonumber(redis.call('GET', KEYS[1])) or 0,
         redis.call('GET', KEYS[2]) or '0'}
 """
+# KEYS[3] = pending reservations, ARGV[2] = margin. Returns the new
+# pending count, -1 when reservations are blocked, -2 when the seats
+# left plus the margin are already waiting in the queue.
+ADMIT_SCRIPT = _INIT + """
+if redis.call('GET', KEYS[2]) ~= '1' then
+  return -1
+end
+local seats = tonumber(redis.call('GET', KEYS[1])) or 0
+local pending = tonumber(redis.call('GET', KEYS[3])) or 0
+if pending >= seats + tonumber(ARGV[2]) then
+  return -2
+end
+return redis.call('INCR', KEYS[3])
+"""
+# KEYS[1] = pending reservations: one fewer (never below 0).
+RELEASE_SCRIPT = """
+if redis.call('DECR', KEYS[1]) < 0 then
+  redis.call('SET', KEYS[1], '0')
+end
+"""
 # KEYS[3] = the job's marker, ARGV[2] = its lifetime (s): a job that
 # runs again (at-least-once delivery after a crash) finds its marker
-# and takes no second seat.
+# and takes no second seat (-1 = it found none). KEYS[4] = pending
+# reservations, one fewer at a job's first run only.
 TAKE_SCRIPT = _INIT + """
 local taken = redis.call('GET', KEYS[3])
 if taken then
   return tonumber(taken)
 end
+if redis.call('DECR', KEYS[4]) < 0 then
+  redis.call('SET', KEYS[4], '0')
+end
 local seats = tonumber(redis.call('GET', KEYS[1])) or 0
 if seats < 1 then
   redis.call('SET', KEYS[2], '0')
+  redis.call('SET', KEYS[3], -1, 'EX', ARGV[2])
   return -1
 end
 seats = redis.call('DECR', KEYS[1])
@@ -70,6 +110,7 @@ TAKEN_TTL = 7 * 24 * 3600
 RESET_SCRIPT = """
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], '1')
+redis.call('SET', KEYS[3], '0')
 """
 
 
@@ -92,6 +133,8 @@ class SeatStore:
         self._read = client.register_script(READ_SCRIPT)
         self._take = client.register_script(TAKE_SCRIPT)
         self._reset = client.register_script(RESET_SCRIPT)
+        self._admit = client.register_script(ADMIT_SCRIPT)
+        self._release = client.register_script(RELEASE_SCRIPT)
 
     def _call(self, script: Any) -> Any:
         """Run one of the scripts on the two keys."""
@@ -99,7 +142,25 @@ class SeatStore:
 
     def reset(self) -> None:
         """Start a fresh sale: all seats, reservations enabled."""
-        self._call(self._reset)
+        self._reset(keys=[SEATS_KEY, ENABLED_KEY, PENDING_KEY],
+                    args=[self.initial])
+
+    def admit(self, margin: int) -> int:
+        """Count one more waiting reservation if there is room.
+
+        Returns the number waiting, -1 when reservations are blocked,
+        -2 when seats left plus ``margin`` reservations already wait.
+        """
+        return int(self._admit(keys=[SEATS_KEY, ENABLED_KEY, PENDING_KEY],
+                               args=[self.initial, margin]))
+
+    def release(self) -> None:
+        """Count one fewer waiting reservation (its job was not queued)."""
+        self._release(keys=[PENDING_KEY])
+
+    def pending(self) -> int:
+        """Return the number of reservations waiting for a worker."""
+        return int(self.client.get(PENDING_KEY) or 0)
 
     def available(self) -> int:
         """Return the number of seats left."""
@@ -113,7 +174,8 @@ class SeatStore:
         """Take one seat for a job; return seats left or raise
         ``NotEnoughSeats``. The same job never takes two seats."""
         left = int(self._take(
-            keys=[SEATS_KEY, ENABLED_KEY, TAKEN_KEY.format(job_id)],
+            keys=[SEATS_KEY, ENABLED_KEY, TAKEN_KEY.format(job_id),
+                  PENDING_KEY],
             args=[self.initial, TAKEN_TTL]))
         if left < 0:
             raise NotEnoughSeats()
@@ -203,14 +265,20 @@ def reserve_seat() -> ResponseReturnValue:
     HEAD queues nothing: it answers what GET would answer now.
     """
     service = seats()
-    if not service.store.enabled():
-        return jsonify({"status": "Reservation are blocked"})
     if request.method == "HEAD":
+        if not service.store.enabled():
+            return jsonify({"status": "Reservation are blocked"})
         return jsonify({"status": "Reservation in process"})
+    admitted = service.store.admit(current_app.config["RESERVATION_MARGIN"])
+    if admitted == -1:
+        return jsonify({"status": "Reservation are blocked"})
+    if admitted == -2:
+        return jsonify({"status": "Reservation failed"}), 409
     job = service.queue.create(JOB_TYPE)
     try:
         job.save()
     except QueueUnavailable as error:
+        service.store.release()
         current_app.logger.warning("reservation not queued: %s", error)
         return jsonify({"status": "Reservation failed"}), 503
     job.on("complete", lambda result: log_line(
@@ -231,8 +299,10 @@ def process() -> ResponseReturnValue:
 def create_app(config: Optional[dict] = None) -> Flask:
     """Build the seat app: config from the environment, then overrides.
 
-    Keys: ``REDIS_URL`` (default ``redis://127.0.0.1:6379/0``) and
-    ``INITIAL_SEATS`` (50). Redis is reached by the first request.
+    Keys: ``REDIS_URL`` (default ``redis://127.0.0.1:6379/0``),
+    ``INITIAL_SEATS`` (50), ``RESERVATION_MARGIN`` (10),
+    ``RATELIMIT_RESERVE`` (``100/minute``) and ``RATELIMIT_STORAGE_URI``
+    (default ``REDIS_URL``). Redis is reached by the first request.
     """
     app = Flask(__name__)
     # An empty path segment (//, %2F) is a JSON 404, not Werkzeug's
@@ -240,15 +310,35 @@ def create_app(config: Optional[dict] = None) -> Flask:
     app.url_map.merge_slashes = False
     app.config["REDIS_URL"] = redis_url()
     app.config["INITIAL_SEATS"] = INITIAL_SEATS
+    app.config["RESERVATION_MARGIN"] = _env_margin()
+    app.config["RATELIMIT_RESERVE"] = (os.environ.get("RATELIMIT_RESERVE")
+                                       or RATELIMIT_RESERVE)
+    app.config["RATELIMIT_STORAGE_URI"] = os.environ.get(
+        "RATELIMIT_STORAGE_URI")
     app.config.update(config or {})
     app.json.sort_keys = False
     app.extensions["seats"] = SeatService(app.config["REDIS_URL"],
                                           int(app.config["INITIAL_SEATS"]))
+    limiter = Limiter(get_remote_address, app=app, swallow_errors=False,
+                      storage_uri=app.config["RATELIMIT_STORAGE_URI"]
+                      or app.config["REDIS_URL"])
+    # HEAD changes nothing, counters included.
+    per_client = limiter.limit(lambda: app.config["RATELIMIT_RESERVE"],
+                               methods=["GET"])
     app.add_url_rule("/available_seats", view_func=available_seats)
-    app.add_url_rule("/reserve_seat", view_func=reserve_seat)
+    app.add_url_rule("/reserve_seat", view_func=per_client(reserve_seat))
     app.add_url_rule("/process", view_func=process)
-    register_json_errors(app, QueueUnavailable)
+    register_json_errors(app, QueueUnavailable, StorageError)
     return app
+
+
+def _env_margin() -> int:
+    """Return RESERVATION_MARGIN (default 10), or exit with a line."""
+    text = os.environ.get("RESERVATION_MARGIN") or str(RESERVATION_MARGIN)
+    if not text.isdecimal():
+        sys.exit("100-seat: RESERVATION_MARGIN must be a whole number, "
+                 "got {!r}".format(text))
+    return int(text)
 
 
 def listen_address() -> tuple:

@@ -4,6 +4,8 @@
 Development server: ``python3 app.py`` (0.0.0.0:5000, see API_HOST and
 API_PORT). Production: ``granian --interface wsgi --workers N app:app``;
 sessions live in the database, so any number of processes can serve.
+Settings and the two profiles (``APP_PROFILE=seed|production``) are in
+settings.py; docs/user-authentication-service.md explains them.
 """
 import json
 import os
@@ -15,52 +17,32 @@ from flask import Flask, Request, Response, abort, current_app, jsonify
 from flask import redirect, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from limits import parse_many
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import (BadRequest, HTTPException,
                                  RequestEntityTooLarge)
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream, get_input_stream
 
+import settings
 from auth import (Auth, InvalidEmail, InvalidPassword, UnknownEmail,
-                  UserAlreadyExists)
+                  UserAlreadyExists, normalize_email)
+from throttle import AccountBackoff
 
-COOKIE = "session_id"
 MAX_FIELD_CHARS = 1024
-DEFAULTS = {
-    "DATABASE_URL": None,
-    "SESSION_COOKIE_SECURE": False,
-    "RATELIMIT_STORAGE_URI": "memory://",
-    "RATELIMIT_LOGIN": "60/minute",
-    "RATELIMIT_REGISTER": "60/minute",
-    "RATELIMIT_RESET": "60/minute",
-    "MAX_CONTENT_LENGTH": 16 * 1024,
-}
-ENV_KEYS = ["DATABASE_URL", "SESSION_COOKIE_SECURE", "RATELIMIT_STORAGE_URI",
-            "RATELIMIT_LOGIN", "RATELIMIT_REGISTER", "RATELIMIT_RESET"]
+MAX_CONTENT_LENGTH = 16 * 1024
+UNSAFE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+RESET_SENT = "if this email is registered, a reset token was sent to it"
 # An over-limit body up to this size is read and dropped before the 413,
 # so a client still sending it sees the answer rather than a reset.
 DRAIN_LIMIT = 1024 * 1024
 
 
 def load_config(overrides: Optional[dict] = None) -> dict:
-    """Return the settings: defaults, then environment, then overrides."""
-    config = dict(DEFAULTS)
-    for key in ENV_KEYS:
-        value = os.environ.get(key)
-        if value:
-            config[key] = value
-    config.update(overrides or {})
-    for key in ("RATELIMIT_LOGIN", "RATELIMIT_REGISTER", "RATELIMIT_RESET"):
-        try:
-            parse_many(config[key])
-        except ValueError:
-            raise ValueError("{} is not a rate limit such as '60/minute': "
-                             "{!r}".format(key, config[key])) from None
-    secure = config["SESSION_COOKIE_SECURE"]
-    if isinstance(secure, str):
-        config["SESSION_COOKIE_SECURE"] = secure.strip().lower() in (
-            "1", "true", "yes", "on")
+    """Return the settings: profile defaults, environment, overrides."""
+    config = settings.load(overrides)
+    config.setdefault("MAX_CONTENT_LENGTH", MAX_CONTENT_LENGTH)
     return config
 
 
@@ -237,11 +219,60 @@ def _utf8(value: str) -> bool:
     return True
 
 
+def _cookie_attributes() -> dict:
+    """Return the session cookie's attributes (set and deleted alike)."""
+    config = current_app.config
+    return {"path": "/", "httponly": True,
+            "samesite": config["SESSION_COOKIE_SAMESITE"],
+            "secure": config["SESSION_COOKIE_SECURE"]}
+
+
+def _session_cookie() -> Optional[str]:
+    """Return the session id the request's cookie carries, if any."""
+    return request.cookies.get(current_app.config["SESSION_COOKIE_NAME"])
+
+
 def _set_session_cookie(response: Response, session_id: str) -> None:
     """Attach the session cookie with safe attributes."""
-    response.set_cookie(
-        COOKIE, session_id, path="/", httponly=True, samesite="Lax",
-        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    response.set_cookie(current_app.config["SESSION_COOKIE_NAME"],
+                        session_id, **_cookie_attributes())
+
+
+def _own_origin() -> str:
+    """Return this request's own origin (scheme://host[:port])."""
+    return "{}://{}".format(request.scheme, request.host).lower()
+
+
+def _refuse_cross_origin() -> Optional[Response]:
+    """Refuse (403) unsafe requests a browser sent from another origin.
+
+    ``Origin`` must be this request's own origin or one of
+    ALLOWED_ORIGINS; without ``Origin``, ``Sec-Fetch-Site`` must be
+    ``same-origin`` or ``none``. A request with neither header (curl,
+    scripts, the seed's transcripts) did not come from a web page and
+    passes: cross-site request forgery needs a browser, which sends them.
+    """
+    if request.method not in UNSAFE_METHODS:
+        return None
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        origin = origin.strip().lower()
+        if origin == _own_origin() \
+                or origin in current_app.config["ALLOWED_ORIGINS"]:
+            return None
+        return _error(403, "cross-origin request refused")
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site.strip().lower() not in (
+            "same-origin", "none"):
+        return _error(403, "cross-origin request refused")
+    return None
+
+
+def _secure_headers(response: Response) -> Response:
+    """Mark every answer nosniff and not cacheable (cookies, tokens)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def index() -> Response:
@@ -254,25 +285,48 @@ def users() -> Response:
     fields = _body_fields()
     email, password = _field(fields, "email"), _field(fields, "password")
     try:
-        _auth().register_user(email, password)
+        user = _auth().register_user(email, password)
     except UserAlreadyExists:
         return _error(400, "email already registered")
     except (InvalidEmail, InvalidPassword) as err:
         return _error(400, str(err))
-    return jsonify({"email": email, "message": "user created"})
+    return jsonify({"email": user.email, "message": "user created"})
+
+
+def _account(email: str) -> str:
+    """Return the key under which an e-mail's login failures count."""
+    try:
+        return normalize_email(email)
+    except InvalidEmail:
+        return email.strip().lower()
 
 
 def login() -> Response:
-    """POST /sessions: check the credentials and set the session cookie."""
+    """POST /sessions: check the credentials and set the session cookie.
+
+    An account in back-off after repeated failures answers 429 without
+    a password check; a session the request carried ends (rotation).
+    """
     fields = _body_fields()
     email, password = _field(fields, "email"), _field(fields, "password")
     auth = _auth()
-    if not auth.valid_login(email, password):
+    backoff = current_app.extensions["backoff"]
+    account = _account(email)
+    failures, wait = backoff.check(account)
+    if wait > 0:
+        response = _error(429, "too many failed logins, retry later")
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    user = auth.check_login(email, password)
+    if user is None:
+        backoff.failed(account)
         abort(401)
-    session_id = auth.create_session(email)
+    backoff.succeeded(account, failures)
+    auth.end_session(_session_cookie())
+    session_id = auth.create_session(user.email)
     if session_id is None:
         abort(401)
-    response = jsonify({"email": email, "message": "logged in"})
+    response = jsonify({"email": user.email, "message": "logged in"})
     _set_session_cookie(response, session_id)
     return response
 
@@ -280,28 +334,43 @@ def login() -> Response:
 def logout() -> Response:
     """DELETE /sessions: end the cookie's session and redirect to GET /."""
     auth = _auth()
-    user = auth.get_user_from_session_id(request.cookies.get(COOKIE))
+    user = auth.get_user_from_session_id(_session_cookie())
     if user is None:
         abort(403)
     auth.destroy_session(user.id)
     response = redirect("/")
-    response.delete_cookie(
-        COOKIE, path="/", httponly=True, samesite="Lax",
-        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    response.delete_cookie(current_app.config["SESSION_COOKIE_NAME"],
+                           **_cookie_attributes())
     return response
 
 
 def profile() -> Response:
     """GET /profile: the email of the cookie's user, else 403."""
-    user = _auth().get_user_from_session_id(request.cookies.get(COOKIE))
+    user = _auth().get_user_from_session_id(_session_cookie())
     if user is None:
         abort(403)
     return jsonify({"email": user.email})
 
 
 def get_reset_password_token() -> Response:
-    """POST /reset_password: issue a reset token for a registered email."""
+    """POST /reset_password: start a password reset for an email.
+
+    RESET_TOKEN_DELIVERY=response (seed): 403 for an unknown email,
+    else the token in the answer. ``email``: the same answer for every
+    valid address, and the token goes out by e-mail (outbox, job queue,
+    mail worker).
+    """
     email = _field(_body_fields(), "email")
+    if current_app.config["RESET_TOKEN_DELIVERY"] == "email":
+        try:
+            account = normalize_email(email)
+        except InvalidEmail as err:
+            return _error(400, str(err))
+        # Past the per-account limit the answer is the same, but no
+        # e-mail goes out: one mailbox cannot be flooded.
+        if current_app.extensions["backoff"].may_mail(account):
+            _auth().request_password_reset(account)
+        return jsonify({"email": email.strip(), "message": RESET_SENT})
     try:
         token = _auth().get_reset_password_token(email)
     except UnknownEmail:
@@ -340,6 +409,13 @@ def _database_error(error: DBAPIError) -> Response:
     return _error(503, "database unavailable")
 
 
+def _limiter_error(error: Exception) -> Response:
+    """Answer 503 while the rate limiter's storage cannot be reached:
+    the limits fail closed, never open."""
+    current_app.logger.warning("rate limit storage unavailable: %s", error)
+    return _error(503, "rate limit storage unavailable")
+
+
 def _register_routes(app: Flask, limiter: Limiter) -> None:
     """Add the routes, with rate limits on login, registration and reset."""
     config = app.config
@@ -361,26 +437,29 @@ def _register_routes(app: Flask, limiter: Limiter) -> None:
 def create_app(config: Optional[dict] = None,
                auth: Optional[Auth] = None) -> Flask:
     """Build the app: settings, ``Auth``, rate limiter, routes, errors."""
-    settings = load_config(config)
+    config = load_config(config)
     app = Flask(__name__)
     app.request_class = BoundedRequest
     # An empty path segment (//, %2F) is a JSON 404, not Werkzeug's
     # redirect with an HTML body.
     app.url_map.merge_slashes = False
-    app.config.update(settings)
+    app.config.update(config)
     app.before_request(_refuse_oversized_body)
+    app.before_request(_refuse_cross_origin)
+    app.after_request(_secure_headers)
     app.json.sort_keys = False
-    app.extensions["auth"] = auth or Auth(
-        database_url=settings["DATABASE_URL"],
-        bcrypt_rounds=settings.get("BCRYPT_ROUNDS"),
-        reset_token_ttl=settings.get("RESET_TOKEN_TTL"),
-        clock=settings.get("CLOCK"))
-    limiter = Limiter(get_remote_address, app=app,
-                      storage_uri=settings["RATELIMIT_STORAGE_URI"],
-                      swallow_errors=True)
+    app.extensions["auth"] = auth or Auth(config=config)
+    storage = config["RATELIMIT_STORAGE_URI"]
+    app.extensions["backoff"] = AccountBackoff(
+        storage, config["LOGIN_BACKOFF_AFTER"], config["LOGIN_BACKOFF_MAX"],
+        config["RATELIMIT_RESET_MAILS"])
+    limiter = Limiter(get_remote_address, app=app, storage_uri=storage,
+                      swallow_errors=False)
     _register_routes(app, limiter)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(StorageError, _limiter_error)
+    app.register_error_handler(RedisError, _limiter_error)
     return app
 
 
@@ -399,6 +478,9 @@ def main() -> None:
 try:
     AUTH = Auth()
     app = create_app(auth=AUTH)
+except settings.ProfileError as error:
+    print("user_authentication_service: {}".format(error), file=sys.stderr)
+    sys.exit(2)
 except ValueError as error:
     sys.exit("user_authentication_service: bad configuration: {}".format(
         error))

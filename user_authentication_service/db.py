@@ -13,7 +13,9 @@ import os
 import threading
 from typing import Any, Optional
 
-from sqlalchemy import bindparam, create_engine, event, select, update
+from sqlalchemy import (Integer, bindparam, create_engine, delete, event,
+                        func, or_, select, update)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 from sqlalchemy.exc import (DBAPIError, IntegrityError,
@@ -22,11 +24,15 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from sqlalchemy.orm.exc import NoResultFound
 from sqlalchemy.orm.session import Session
 
+from records import OutboxMail, SessionTimes
 from user import Base, User
 
 DEFAULT_DATABASE_URL = "sqlite:///a.db"
 COLUMNS = tuple(column.name for column in User.__table__.columns)
 _FAILED = object()
+# The cache key of the session look-up (joined with its timestamps);
+# column-filter look-ups use tuples of (column, is None) pairs.
+SESSION_SHAPE = ("session with times",)
 LOG = logging.getLogger(__name__)
 
 
@@ -260,6 +266,144 @@ class DB:
         finally:
             self._done()
         return result.rowcount == 1
+
+    def _write(self, *statements: Any) -> list:
+        """Run statements in one transaction; return their row counts."""
+        session = self._session
+        try:
+            counts = [session.execute(statement).rowcount
+                      for statement in statements]
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            self._done()
+        return counts
+
+    def start_session(self, user_id: int, key: str, now: float) -> bool:
+        """Make ``key`` the user's session, started and seen ``now``.
+
+        One transaction sets ``users.session_id`` and the timestamps;
+        returns False when no user has that id.
+        """
+        counts = self._write(
+            update(User).where(User.id == user_id).values(session_id=key),
+            self._upsert_times(user_id, now))
+        return counts[0] == 1
+
+    def _upsert_times(self, user_id: int, now: float) -> Any:
+        """Return an INSERT ... ON CONFLICT UPDATE of a user's session
+        times (one statement, so concurrent logins cannot collide)."""
+        dialect = (postgresql if self._engine.dialect.name == "postgresql"
+                   else sqlite)
+        statement = dialect.insert(SessionTimes.__table__).values(
+            user_id=user_id, created_at=now, seen_at=now)
+        return statement.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={"created_at": now, "seen_at": now})
+
+    def find_session(self, key: str) -> Optional[tuple]:
+        """Return (user, created_at, seen_at) of a session key, or None.
+
+        Times are None for a session started before they were kept.
+        """
+        statement = self.__lookups.get(SESSION_SHAPE)
+        if statement is None:
+            users, times = User.__table__, SessionTimes.__table__
+            statement = select(users, times.c.created_at, times.c.seen_at
+                               ).select_from(users.outerjoin(
+                                   times, times.c.user_id == users.c.id)
+                               ).where(users.c.session_id == bindparam(
+                                   "key")).limit(1)
+            self.__lookups[SESSION_SHAPE] = statement
+        params = {"key": key}
+        row = self._fetch_fast(SESSION_SHAPE, statement, params)
+        if row is _FAILED:
+            row = self._fetch_one(statement, params)
+        if row is None:
+            return None
+        values = tuple(row)
+        count = len(COLUMNS)
+        return (User(**dict(zip(COLUMNS, values[:count]))),
+                values[count], values[count + 1])
+
+    def touch_session(self, user_id: int, key: str, now: float) -> None:
+        """Record that the session ``key`` of a user was used ``now``."""
+        times = SessionTimes.__table__
+        still = select(User.id).where(User.id == user_id,
+                                      User.session_id == key)
+        self._write(update(times).where(
+            times.c.user_id == user_id, times.c.user_id.in_(still)
+        ).values(seen_at=now))
+
+    def end_session(self, user_id: int, key: Optional[str] = None) -> bool:
+        """End a user's session (only while it is ``key``, when given)."""
+        statement = update(User).where(User.id == user_id)
+        if key is not None:
+            statement = statement.where(User.session_id == key)
+        times = SessionTimes.__table__
+        counts = self._write(statement.values(session_id=None),
+                             delete(times).where(times.c.user_id == user_id))
+        return counts[0] == 1
+
+    def purge_sessions(self, started_before: Optional[float],
+                       seen_before: Optional[float]) -> int:
+        """End every session started or last seen before the given times.
+
+        Returns how many sessions were ended.
+        """
+        times = SessionTimes.__table__
+        tests = []
+        if started_before is not None:
+            tests.append(times.c.created_at < started_before)
+        if seen_before is not None:
+            tests.append(times.c.seen_at < seen_before)
+        if not tests:
+            return 0
+        stale = select(times.c.user_id).where(or_(*tests))
+        counts = self._write(
+            update(User).where(User.id.in_(stale), User.session_id.is_not(
+                None)).values(session_id=None),
+            delete(times).where(or_(*tests)))
+        return counts[0]
+
+    def decoy_hash(self, number: int) -> Optional[str]:
+        """Return the password hash of the user a number points at.
+
+        The user is the first whose id is at least ``number`` modulo the
+        highest id, plus one: the same number finds the same user while
+        the table is unchanged. None when there is no user.
+        """
+        self._engine
+        users = User.__table__
+        top = select(func.max(users.c.id)).scalar_subquery()
+        statement = select(users.c.hashed_password).where(
+            users.c.id >= bindparam("number", type_=Integer) % top + 1
+        ).order_by(users.c.id).limit(1)
+        row = self._fetch_one(statement, {"number": number})
+        return row[0] if row is not None else None
+
+    def add_outbox(self, email: str, now: float) -> None:
+        """Queue a password-reset e-mail in the outbox table."""
+        self._write(OutboxMail.__table__.insert().values(
+            email=email, created_at=now))
+
+    def outbox(self, limit: int = 100) -> list:
+        """Return up to ``limit`` waiting (id, email, created_at) rows,
+        oldest first."""
+        self._engine
+        table = OutboxMail.__table__
+        with self._reader.connect() as conn:
+            return [tuple(row) for row in conn.execute(
+                select(table.c.id, table.c.email, table.c.created_at)
+                .order_by(table.c.id)
+                .limit(limit))]
+
+    def remove_outbox(self, mail_id: int) -> None:
+        """Delete an outbox row once its job is on the queue."""
+        table = OutboxMail.__table__
+        self._write(delete(table).where(table.c.id == mail_id))
 
 
 def _check_attributes(kwargs: dict, error: type) -> None:

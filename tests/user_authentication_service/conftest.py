@@ -8,8 +8,13 @@ throw-away database of the ``database_url`` fixture and a cheap bcrypt
 cost.
 """
 import importlib.util
+import os
+import signal
+import subprocess
+import tempfile
+import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 import pytest
 import requests
@@ -19,7 +24,8 @@ from tests.support import PYTHON, ROOT, ServerProcess, base_env, http_get_ok
 
 APP_DIR = ROOT / "user_authentication_service"
 GRANIAN = str(Path(PYTHON).parent / "granian")
-SERVICE_MODULES = ("user", "db", "auth", "app")
+SERVICE_MODULES = ("user", "db", "auth", "app", "settings", "passwords",
+                   "records", "throttle", "mailer")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -157,3 +163,78 @@ def start_server(tmp_path: Path, database_url: str
 def post_form(url: str, **fields: str) -> requests.Response:
     """POST URL-encoded form fields, as ``curl -d`` does."""
     return requests.post(url, data=fields, timeout=30)
+
+
+class MailerProcess:
+    """The service's mail worker (``python3 mailer.py``), stopped by PID."""
+
+    def __init__(self, workdir: Path, env: dict) -> None:
+        """Start the worker in its own process group."""
+        self.log = tempfile.TemporaryFile(prefix="mailer-", suffix=".log")
+        self.proc = subprocess.Popen(
+            [PYTHON, str(APP_DIR / "mailer.py")], cwd=str(workdir), env=env,
+            stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+    def output(self) -> str:
+        """Return what the worker printed so far."""
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(
+            errors="replace")
+
+    def wait_output(self, text: str, timeout: float = 60.0) -> None:
+        """Block until the worker printed ``text`` (or fail)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("mailer never said {!r}:\n{}".format(
+                    text, self.output()))
+            time.sleep(0.05)
+
+    def stop(self) -> Optional[int]:
+        """SIGTERM the worker's group, SIGKILL if it lingers; return its
+        exit status (None when it had to be killed)."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+                return None
+        return self.proc.returncode
+
+
+@pytest.fixture
+def start_mailer(tmp_path: Path, database_url: str
+                 ) -> Iterator[Callable[..., MailerProcess]]:
+    """Yield a starter of mail workers on the test's database."""
+    started = []
+
+    def start(**env: str) -> MailerProcess:
+        """Start one mail worker with test settings plus ``env``."""
+        settings = {"DATABASE_URL": database_url, "BCRYPT_ROUNDS": "4",
+                    "OUTBOX_POLL_SECONDS": "0.1", "MAIL_BACKOFF_MS": "100",
+                    "PYTHONPATH": str(APP_DIR)}
+        settings.update(env)
+        workdir = tmp_path / "mailer"
+        workdir.mkdir(exist_ok=True)
+        mailer = MailerProcess(workdir, base_env(**settings))
+        started.append(mailer)
+        return mailer
+
+    yield start
+    for mailer in started:
+        mailer.stop()
+
+
+@pytest.fixture
+def mail_server() -> Iterator[object]:
+    """Yield a real SMTP server (aiosmtpd) on a free port."""
+    from tests.mail_server import MailServer
+
+    server = MailServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

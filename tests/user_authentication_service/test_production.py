@@ -66,3 +66,31 @@ def test_50_concurrent_duplicate_registrations_one_row(
     assert created == [{"email": "race@me.com", "message": "user created"}]
     assert refused == [{"message": "email already registered"}] * 49
     assert count_users(database_url) == 1
+
+
+def test_concurrent_logins_of_one_user_one_live_session(
+        start_server: Callable) -> None:
+    """20 concurrent logins of one user (production profile, 2 worker
+    processes): every one answers 200, and exactly one of the issued
+    sessions is live afterwards (one session per user, with its
+    timestamps written in the same transaction)."""
+    env = {"APP_PROFILE": "production", "BCRYPT_ROUNDS": "10",
+           "SESSION_COOKIE_NAME": "__Secure-sid"}
+    url = start_server("granian", workers=2, **env).url
+    assert post_form(url + "/users", email="c@me.com",
+                     password="password1").status_code == 200
+
+    def log_in(_index: int) -> requests.Response:
+        """Log the shared user in once."""
+        return post_form(url + "/sessions", email="c@me.com",
+                         password="password1")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(log_in, range(20)))
+    assert [answer.status_code for answer in answers] == [200] * 20
+    ids = {answer.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+           for answer in answers}
+    live = [session_id for session_id in ids if requests.get(
+        url + "/profile", timeout=30,
+        headers={"Cookie": "__Secure-sid=" + session_id}).status_code == 200]
+    assert len(ids) == 20 and len(live) == 1

@@ -35,3 +35,25 @@ def test_bad_setting_stops_with_one_line(tmp_path: Path, name: str,
     assert lines[0].startswith("user_authentication_service: ")
     assert says in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("env,code,says", [
+    ({"APP_PROFILE": "staging"}, 2, "APP_PROFILE must be seed or production"),
+    ({"APP_PROFILE": "production", "BCRYPT_ROUNDS": "9"}, 1,
+     "BCRYPT_ROUNDS must be at least 10"),
+    ({"SESSION_COOKIE_NAME": "session\r\nid"}, 1, "SESSION_COOKIE_NAME"),
+    ({"SESSION_COOKIE_NAME": "__Host-sid"}, 1, "SESSION_COOKIE_SECURE"),
+])
+def test_bad_profile_setting_stops_with_one_line(
+        tmp_path: Path, env: dict, code: int, says: str) -> None:
+    """An unknown profile exits 2, an unsafe production setting 1; each
+    with one line and no traceback."""
+    full = base_env(PYTHONPATH=str(APP_DIR), API_PORT=str(free_port()),
+                    API_HOST="127.0.0.1", **env)
+    result = subprocess.run([PYTHON, str(APP_DIR / "app.py")], cwd=tmp_path,
+                            env=full, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], result.stderr
+    assert lines[0].startswith("user_authentication_service: ")

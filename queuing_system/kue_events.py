@@ -4,20 +4,21 @@
 ``Emitter`` calls listeners in the order events happened and replays
 past events to late listeners. ``EventReader`` follows one job type's
 bullmq event stream (written by every producer and worker, in any
-process or language) and hands each entry to a callback; bullmq's
-``QueueEvents`` stops at its first connection error, so the reader
-restarts it from the last entry it saw (version-sensitive: it builds
-``QueueEvents`` with options of the bullmq range pinned in
-pyproject.toml).
+process or language) and hands each entry to a coroutine, one at a
+time; it is a plain ``XREAD`` loop (bullmq's ``QueueEvents`` stops at
+its first connection error and calls listeners that cannot wait) that
+reads again from the last entry it saw after an outage
+(version-sensitive: the stream's
+key and fields are bullmq's, from the range pinned in pyproject.toml).
 """
 import asyncio
 import collections
+import json
 import logging
 import threading
 from typing import Any, Callable, Optional
 
-from bullmq import QueueEvents
-
+from kue_bridge import REDIS_DOWN
 from kue_connection import client
 
 log = logging.getLogger("kue")
@@ -108,25 +109,21 @@ def in_turn(*calls: Callable) -> Callable:
     return call_all
 
 
-# bullmq stream events the reader hands on (Kue's names: kue.py).
-STREAM_EVENTS = ("added", "active", "progress", "completed", "failed",
-                 "delayed", "waiting", "removed")
-
-
 class EventReader:
     """Follow one job type's event stream from a given entry on.
 
-    ``deliver(job_type, event, args)`` hears each entry of
-    ``STREAM_EVENTS`` on the loop thread, in stream order; after a
-    Redis outage the reader starts again from the last entry it saw
-    (one warning per outage).
+    ``await deliver(job_type, fields)`` hears each entry (a dict of
+    bullmq's fields: ``event``, ``jobId``, ``prev``...; JSON fields
+    ``data`` and ``returnvalue`` decoded) on the loop thread, one at a
+    time, in stream order. After a Redis outage the reader starts again
+    from the last entry it saw (one warning per outage).
     """
 
     def __init__(self, url: str, prefix: str, job_type: str,
                  deliver: Callable) -> None:
         """Describe the reader; ``start`` runs it."""
-        self.url, self.prefix, self.job_type = url, prefix, job_type
-        self.deliver = deliver
+        self.url, self.job_type, self.deliver = url, job_type, deliver
+        self.key = "{}:{}:events".format(prefix, job_type)
         self.position = "0-0"
         self.task: Optional[asyncio.Task] = None
 
@@ -143,36 +140,81 @@ class EventReader:
             await asyncio.gather(self.task, return_exceptions=True)
 
     async def _read(self) -> None:
-        """Read until cancelled; restart after connection errors."""
+        """Read until cancelled; read again after connection errors."""
+        redis = client(self.url, socket_timeout=None)
         warned_at = None
-        while True:
-            started_at = self.position
-            events = QueueEvents(self.job_type, {
-                "connection": client(self.url, socket_timeout=None),
-                "prefix": self.prefix, "lastEventId": self.position,
-                "autorun": False, "blockingTimeout": 5000,
-                "skipVersionCheck": True})
-            for name in STREAM_EVENTS:
-                events.on(name, self._handler(name))
+        try:
+            while True:
+                try:
+                    reply = await redis.xread({self.key: self.position},
+                                              count=500, block=5000)
+                except REDIS_DOWN as err:
+                    if warned_at != self.position:
+                        log.warning("events of %s: %s; retrying every "
+                                    "0.5 s", self.job_type, err)
+                        warned_at = self.position
+                    await asyncio.sleep(0.5)
+                    continue
+                for _, entries in reply or ():
+                    for entry_id, fields in entries:
+                        self.position = entry_id
+                        await self._hand_on(decode(fields))
+        finally:
+            await redis.aclose()
+
+    async def _hand_on(self, fields: dict) -> None:
+        """Deliver one entry; a failing delivery is logged, not fatal."""
+        try:
+            await self.deliver(self.job_type, fields)
+        except Exception:  # noqa: BLE001 - logged, the reader goes on
+            log.exception("event of %s not delivered: %s", self.job_type,
+                          fields)
+
+
+def decode(fields: dict) -> dict:
+    """Decode the JSON fields of a bullmq stream entry."""
+    for name in ("data", "returnvalue"):
+        if name in fields:
             try:
-                await events.run()
-            except asyncio.CancelledError:
-                await events.close()
-                raise
-            except Exception as err:  # noqa: BLE001 - retried below
-                if warned_at != started_at:
-                    log.warning("events of %s: %s; retrying every 0.5 s",
-                                self.job_type, err)
-                    warned_at = started_at
-            await events.close()
-            await asyncio.sleep(0.5)
+                fields[name] = json.loads(fields[name])
+            except ValueError:
+                pass  # not JSON (a Node producer's plain text): kept
+    return fields
 
-    def _handler(self, name: str) -> Callable:
-        """Return the listener handing one kind of entry on."""
 
-        def handle(args: dict, entry_id: str) -> None:
-            """Remember the entry's position and deliver it."""
-            self.position = entry_id
-            self.deliver(self.job_type, name, args)
+async def translate(fields: dict, active: set, key: tuple,
+                    failure: Callable) -> list:
+    """Turn one bullmq stream entry into Kue's job events.
 
-        return handle
+    Returns ``[(event, args)]``: ``enqueue`` / ``start`` / ``remove``
+    (the type), ``progress`` (percent), ``complete`` (result),
+    ``failed`` (error), ``promotion`` (), ``failed attempt`` (error,
+    attempts made). A failed attempt is a job leaving ``active`` for
+    ``waiting`` or ``delayed``; ``await failure()`` reads its error and
+    attempts from Redis. ``active`` holds the keys of running jobs.
+    """
+    event, prev = fields.get("event"), fields.get("prev")
+    if event == "active":
+        active.add(key)
+        return [("start", (key[0],))]
+    was_active = key in active
+    if event not in ("progress",):
+        active.discard(key)
+    if event == "added":
+        return [("enqueue", (key[0],))]
+    if event == "progress":
+        return [("progress", (fields.get("data"),))]
+    if event == "completed":
+        return [("complete", (fields.get("returnvalue"),))]
+    if event == "failed":
+        return [("failed", (fields.get("failedReason"),))]
+    if event == "removed":
+        return [("remove", (key[0],))]
+    if event == "waiting" and prev == "delayed":
+        return [("promotion", ())]
+    if (event == "waiting" and prev == "active") or (
+            event == "delayed" and was_active):
+        reason, made = await failure()
+        if reason:
+            return [("failed attempt", (reason, made))]
+    return []

@@ -10,6 +10,7 @@ run in a thread pool, or a coroutine function run on the loop).
 """
 import asyncio
 import concurrent.futures
+import importlib
 import inspect
 import logging
 import time
@@ -31,7 +32,12 @@ log = logging.getLogger("kue")
 
 
 class ActiveJob:
-    """A job as its handler sees it: id, type, data and progress reports."""
+    """A job as its handler sees it: id, type, name, data, progress, log.
+
+    ``type`` is the job type (bullmq's queue name); ``name`` is bullmq's
+    job name, the same for Kue jobs, and what a Node producer adding
+    several names to one queue dispatches on.
+    """
 
     def __init__(self, bull_job: Any, loop_thread: EventLoopThread) -> None:
         """Wrap a bullmq job handed to a worker."""
@@ -39,20 +45,53 @@ class ActiveJob:
         self._bridge = loop_thread
         self.id = bull_job.id
         self.type = bull_job.queue.name if bull_job.queue else ""
+        self.name = bull_job.name
         self.data = bull_job.data
         self.attempts_made = bull_job.attemptsMade
 
-    def progress(self, completed: float, total: float = 100) -> Any:
-        """Report ``completed`` of ``total`` as a percentage to the producer.
-
-        From a sync handler it blocks until stored; from an async handler
-        it returns an awaitable (already scheduled).
-        """
-        percent = 0 if not total else round(completed * 100 / total)
-        coro = self._job.updateProgress(percent)
+    def _run(self, coro: Any) -> Any:
+        """Run a coroutine: blocking from a thread, scheduled on the loop."""
         if self._bridge.in_loop():
             return asyncio.ensure_future(coro)
         return self._bridge.run(coro, DEFAULT_TIMEOUT)
+
+    def progress(self, completed: float, total: float = 100,
+                 data: Any = None) -> Any:
+        """Report ``completed`` of ``total`` (and ``data``) to the producer.
+
+        The producer hears the percentage; ``data`` (any JSON value)
+        is kept with it (``progress_data``). From a sync handler it
+        blocks until stored; from an async handler it returns an
+        awaitable (already scheduled).
+        """
+        percent = 0 if not total else round(completed * 100 / total)
+        value = percent if data is None else {"percent": percent,
+                                              "data": data}
+        return self._run(self._job.updateProgress(value))
+
+    def log(self, message: str, *args: Any) -> Any:
+        """Add a line to the job's log (``message % args`` when given)."""
+        text = str(message) % args if args else str(message)
+        return self._run(self._job.log(text))
+
+
+class TtlExceeded(Exception):
+    """Raised when a job ran longer than its ``ttl``."""
+
+
+def custom_backoff(attempts_made: int, kind: str, error: Any,
+                   job: Any) -> int:
+    """Return the delay of a Kue back-off function (bullmq's hook).
+
+    ``kind`` is ``kue:MODULE:FUNCTION``; the function takes Kue's
+    arguments (attempts made, the job's delay) and returns milliseconds.
+    """
+    module_name, _, function = kind[len("kue:"):].rpartition(":")
+    target = importlib.import_module(module_name)
+    for part in function.split("."):
+        target = getattr(target, part)
+    delay = (job.opts.get("backoff") or {}).get("delay") or 0
+    return max(int(target(attempts_made, delay)), 0)
 
 
 class FetchNextWorker(Worker):
@@ -217,22 +256,31 @@ def start_worker(job_type: str, concurrency: int, handler: Callable,
             concurrency, thread_name_prefix="kue-" + job_type)
 
     async def run_job(bull_job: Any, token: str) -> Any:
-        """Run the handler for one bullmq job."""
+        """Run the handler for one bullmq job, within its ``ttl``."""
         job = ActiveJob(bull_job, loop_thread)
         if pool is None:
-            return await handler(job)
+            running = handler(job)
+        else:
+            try:
+                running = asyncio.get_running_loop().run_in_executor(
+                    pool, handler, job)
+            except RuntimeError:
+                # The pool takes no more work (queue shut down or the
+                # interpreter exiting): give the job back, not failed.
+                await bull_job.moveToDelayed(int(time.time() * 1000),
+                                             token)
+                raise DelayedError() from None
+        ttl = (bull_job.opts or {}).get("ttl")
+        if not ttl:
+            return await running
         try:
-            running = asyncio.get_running_loop().run_in_executor(
-                pool, handler, job)
-        except RuntimeError:
-            # The pool takes no more work (queue shut down or the
-            # interpreter exiting): give the job back, not failed.
-            await bull_job.moveToDelayed(int(time.time() * 1000), token)
-            raise DelayedError() from None
-        return await running
+            return await asyncio.wait_for(running, int(ttl) / 1000)
+        except asyncio.TimeoutError:
+            raise TtlExceeded("TTL exceeded") from None
 
     worker = FetchNextWorker(job_type, run_job, dict(
-        options, concurrency=concurrency, autorun=False))
+        options, concurrency=concurrency, autorun=False,
+        settings={"backoffStrategy": custom_backoff}))
     worker.on("error", lambda error, *job: log.error(
         "worker of %s: %s", job_type, error))
     return worker, pool, asyncio.ensure_future(worker.run())

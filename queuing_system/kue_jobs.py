@@ -154,7 +154,7 @@ def to_json(job_type: str, bull: BullJob, state: str) -> dict:
     shape = {
         "id": str(bull.id), "type": job_type, "name": bull.name,
         "data": bull.data, "result": bull.returnvalue,
-        "priority": kue_priority(opts.get("priority")),
+        "priority": kue_priority(bull.priority or opts.get("priority")),
         "progress": percent, "progress_data": progress_data,
         "state": state, "error": bull.failedReason or None,
         "created_at": _ms(bull.timestamp),

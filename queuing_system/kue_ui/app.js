@@ -7,7 +7,7 @@ const PAGE = 50;
 const STATES = ["inactive", "active", "delayed", "complete", "failed"];
 const PRIORITIES = ["critical", "high", "medium", "normal", "low"];
 const PRIORITY_NAMES = { "-15": "critical", "-10": "high", "-5": "medium", "0": "normal", "10": "low" };
-const view = { state: "", type: "", order: "desc", open: null, busy: false };
+const view = { state: "", type: "", order: "desc", open: null, busy: false, notice: null };
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -149,10 +149,11 @@ async function act(event, method, path) {
   event.stopPropagation();
   try {
     await api(method, path);
-    setStatus("done: " + method + " " + decodeURIComponent(path));
+    view.notice = { text: "done: " + method + " " + decodeURIComponent(path), bad: false };
   } catch (error) {
-    setStatus(error.message, true);
+    view.notice = { text: error.message, bad: true };
   }
+  view.notice.until = Date.now() + 4000;
   refresh();
 }
 
@@ -172,7 +173,8 @@ async function refresh() {
     drawJobs(jobs);
     await drawDetail();
     document.body.dataset.updated = String(Date.now());
-    setStatus("live · updated " + new Date().toLocaleTimeString());
+    if (view.notice && view.notice.until > Date.now()) setStatus(view.notice.text, view.notice.bad);
+    else setStatus("live · updated " + new Date().toLocaleTimeString());
   } catch (error) {
     setStatus("cannot reach the queue: " + error.message, true);
   } finally {

@@ -546,7 +546,8 @@ class Queue:
             if name in FINAL_EVENTS or name == "remove":
                 self._pending.pop(key, None)
             job.emit(name, *args)
-        self.listeners.emit("job " + name, key[1], *args)
+        if self.listeners.listens("job " + name):
+            self.listeners.emit("job " + name, key[1], *args)
 
     # -- processing ---------------------------------------------------------
 

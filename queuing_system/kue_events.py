@@ -63,6 +63,10 @@ class Emitter:
         self._drain()
         return self
 
+    def listens(self, event: str) -> bool:
+        """Tell whether any listener waits for ``event``."""
+        return event in self._listeners
+
     def emit(self, event: str, *args: Any,
              then: Optional[Callable] = None) -> None:
         """Record an event and call its listeners, then ``then()``."""

@@ -190,8 +190,15 @@ def create_app(config: Optional[dict] = None) -> Flask:
 
     @app.before_request
     def require_password() -> Optional[ResponseReturnValue]:
-        """Ask for the password (HTTP Basic) when one is set."""
+        """Ask for the password (HTTP Basic) when one is set.
+
+        Without one, only requests naming a loopback host are served:
+        a web page whose domain is made to resolve to 127.0.0.1 (DNS
+        rebinding) must not read or change the queue.
+        """
         expected = app.config["KUE_UI_PASSWORD"]
+        if not expected and not is_loopback(host_name(request.host)):
+            return jsonify({"error": "unexpected Host header"}), 403
         if expected and not password_ok(expected):
             response = jsonify({"error": "password required"})
             response.headers["WWW-Authenticate"] = 'Basic realm="kue"'
@@ -220,7 +227,9 @@ def create_app(config: Optional[dict] = None) -> Flask:
     @app.get("/stats")
     def stats() -> ResponseReturnValue:
         """Kue's counts of every state, all types."""
-        counts = {state: queue.state_count(state) for state in STATES}
+        table = queue.counts_by_type().values()
+        counts = {state: sum(row[state] for row in table)
+                  for state in STATES}
         return jsonify({"inactiveCount": counts["inactive"],
                         "completeCount": counts["complete"],
                         "activeCount": counts["active"],
@@ -231,9 +240,7 @@ def create_app(config: Optional[dict] = None) -> Flask:
     @app.get("/stats/types")
     def stats_by_type() -> ResponseReturnValue:
         """Counts per type and state (the dashboard's table)."""
-        return jsonify({name: {state: queue.state_count(state, name)
-                               for state in STATES}
-                        for name in queue.types()})
+        return jsonify(queue.counts_by_type())
 
     @app.get("/job/types")
     def types() -> ResponseReturnValue:
@@ -287,7 +294,9 @@ def create_app(config: Optional[dict] = None) -> Flask:
     @app.post("/job")
     def create() -> ResponseReturnValue:
         """Create one job (an object) or several (an array)."""
-        body = request.get_json(force=True, silent=False)
+        if not request.is_json:
+            raise ApiError(415, "send JSON (Content-Type: application/json)")
+        body = request.get_json()
         items = body if isinstance(body, list) else [body]
         if not items or len(items) > MAX_JOBS_PER_POST:
             raise ApiError(400, "send 1 to {} jobs".format(
@@ -332,6 +341,13 @@ def create_app(config: Optional[dict] = None) -> Flask:
         return jsonify({"message": "job {} removed".format(job_id)})
 
     return app
+
+
+def host_name(host: str) -> str:
+    """Return the name in a Host header, without its port or brackets."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if ":" in host else host
 
 
 def is_loopback(host: str) -> bool:

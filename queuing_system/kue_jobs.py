@@ -255,3 +255,15 @@ class JobStore:
             count(self.client(), self.prefix, name, state)
             for name in types))
         return sum(counts)
+
+    async def table(self) -> dict:
+        """Return ``{type: {state: count}}`` for every type, at once."""
+        types = await self.types()
+        pairs = [(name, state) for name in types for state in STATES]
+        counts = await asyncio.gather(*(
+            count(self.client(), self.prefix, name, state)
+            for name, state in pairs))
+        table: dict = {name: {} for name in types}
+        for (name, state), number in zip(pairs, counts):
+            table[name][state] = number
+        return table

@@ -65,6 +65,10 @@ class StoredJobs:
         """Return how many jobs (of a type, or all) are in a Kue state."""
         return self.run(self.store.count(state, job_type))
 
+    def counts_by_type(self) -> dict:
+        """Return ``{type: {state: count}}`` for every registered type."""
+        return self.run(self.store.table())
+
     def inactive_count(self, job_type: Optional[str] = None) -> int:
         """Return how many jobs wait to run (Kue's ``inactiveCount``)."""
         return self.state_count("inactive", job_type)

@@ -175,10 +175,31 @@ def test_put_state_priority_and_delete(api: str, queue: Queue) -> None:
 def test_bad_input_is_a_json_4xx(api: str, method: str, path: str,
                                  body: Any, status: int) -> None:
     """Bad ids, states, ranges and bodies: JSON 4xx, nothing stored."""
-    response = call(method, api + path, data=body)
+    headers = {"Content-Type": "application/json"}
+    response = call(method, api + path, data=body, headers=headers)
     assert response.status_code == status, response.text
     assert "error" in response.json()
     assert call("GET", api + "/stats").json()["inactiveCount"] == 0
+
+
+def test_post_needs_json_content_type(api: str) -> None:
+    """A form or text body (what a foreign page can send) is refused."""
+    for kind in ("text/plain", "application/x-www-form-urlencoded"):
+        response = call("POST", api + "/job", data=b'{"type": "x"}',
+                        headers={"Content-Type": kind})
+        assert response.status_code == 415
+    assert call("GET", api + "/stats").json()["inactiveCount"] == 0
+
+
+@pytest.mark.parametrize("host, status", [
+    ("evil.example", 403), ("evil.example:3000", 403),
+    ("10.0.0.1:3000", 403), ("localhost:3000", 200),
+    ("127.0.0.1", 200), ("[::1]:3000", 200)])
+def test_host_header_must_be_loopback(api: str, host: str,
+                                      status: int) -> None:
+    """Without a password only loopback Host names are served."""
+    response = call("GET", api + "/stats", headers={"Host": host})
+    assert response.status_code == status
 
 
 def test_bad_moves_are_refused(api: str, queue: Queue) -> None:

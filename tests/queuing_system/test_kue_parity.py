@@ -201,6 +201,11 @@ def test_state_counts(queue: Queue) -> None:
     queue.create("b").delay(60000).save()
     assert queue.inactive_count() == 3 and queue.inactive_count("a") == 2
     assert queue.delayed_count() == 1 and queue.delayed_count("a") == 0
+    assert queue.counts_by_type() == {
+        "a": {"inactive": 2, "active": 0, "complete": 0, "failed": 0,
+              "delayed": 0},
+        "b": {"inactive": 1, "active": 0, "complete": 0, "failed": 0,
+              "delayed": 1}}
     queue.process("a", 1, lambda job: None)
     wait_until(lambda: queue.complete_count("a") == 2)
     assert queue.active_count() == 0 and queue.failed_count() == 0

@@ -85,7 +85,7 @@ class Queue(Following, StoredJobs, Processing):
         self._redis: Any = None
         self._followers: dict = {}
         self._pending: dict = {}
-        self._active: set = set()
+        self._seen: dict = {}
         self._saving = 0
         self._early: dict = {}
         self._workers: list = []

@@ -186,7 +186,7 @@ def decode(fields: dict) -> dict:
     return fields
 
 
-async def translate(fields: dict, active: set, key: tuple,
+async def translate(fields: dict, seen: dict, key: tuple,
                     failure: Callable) -> list:
     """Turn one bullmq stream entry into Kue's job events.
 
@@ -194,19 +194,22 @@ async def translate(fields: dict, active: set, key: tuple,
     (the type), ``progress`` (percent), ``complete`` (result),
     ``failed`` (error), ``promotion`` (), ``failed attempt`` (error,
     attempts made). A failed attempt is a job leaving ``active`` for
-    ``waiting`` or ``delayed``; ``await failure()`` reads its error and
-    attempts from Redis. ``active`` holds the keys of running jobs.
+    ``waiting`` or ``delayed``; ``await failure()`` reads its error (and
+    attempts, for a job whose starts this reader did not see) from
+    Redis. ``seen`` maps a job's key to ``[running, starts]``.
     """
     event, prev = fields.get("event"), fields.get("prev")
+    state = seen.setdefault(key, [False, 0])
+    was_running, state[0] = state[0], event in ("active", "progress")
     if event == "active":
-        active.add(key)
+        state[0], state[1] = True, state[1] + 1
         return [("start", (key[0],))]
-    was_active = key in active
-    if event not in ("progress",):
-        active.discard(key)
+    if event in ("completed", "failed", "removed"):
+        del seen[key]
     if event == "added":
         return [("enqueue", (key[0],))]
     if event == "progress":
+        state[0] = was_running
         return [("progress", (fields.get("data"),))]
     if event == "completed":
         return [("complete", (fields.get("returnvalue"),))]
@@ -217,8 +220,8 @@ async def translate(fields: dict, active: set, key: tuple,
     if event == "waiting" and prev == "delayed":
         return [("promotion", ())]
     if (event == "waiting" and prev == "active") or (
-            event == "delayed" and was_active):
+            event == "delayed" and was_running):
         reason, made = await failure()
         if reason:
-            return [("failed attempt", (reason, made))]
+            return [("failed attempt", (reason, state[1] or made))]
     return []

@@ -11,7 +11,8 @@ save is in flight such events are kept (``_early``) and replayed.
 """
 import asyncio
 import logging
-from typing import Callable
+import threading
+from typing import Callable, Optional
 
 from kue_events import EventReader, translate
 from kue_job import FINAL_EVENTS
@@ -28,27 +29,40 @@ class Following:
 
         Listeners get the job id then the event's values (``job
         enqueue`` (id, type), ``job complete`` (id, result), ``job
-        failed attempt`` (id, error, attempts)...). Types are followed
-        from the moment they are registered (saved or processed).
+        failed attempt`` (id, error, attempts)...). Every type is
+        followed: those registered (saved or processed) before the first
+        ``on()`` from then on, later ones from their registration. The
+        first ``on()`` waits (up to ``timeout``) for that first look.
         """
         self.listeners.on(event, listener)
         if self._watcher is None:
-            self._watcher = self._loop().submit(self._watch())
+            looked = threading.Event()
+            self._watcher = self._loop().submit(self._watch(looked))
+            if not looked.wait(self.timeout):
+                log.warning("job types not read yet; listening anyway")
         return self
 
-    async def _watch(self) -> None:
-        """Follow every registered type, looking for new ones each second."""
+    async def _watch(self, looked: threading.Event) -> None:
+        """Follow every registered type, looking for new ones each second.
+
+        Types registered before the first look are read from their
+        stream's end; later ones from their registration's position.
+        """
+        first = True
         while True:
             try:
-                for job_type in await self.store.types():
-                    await self._follow(job_type)
+                for job_type, position in (
+                        await self.store.positions()).items():
+                    await self._follow(job_type, None if first else position)
+                first = False
             except Exception as error:  # noqa: BLE001 - retried below
                 log.warning("job types not read: %s", error)
+            looked.set()
             await asyncio.sleep(1.0)
 
-    async def _follow(self, job_type: str) -> None:
-        """Start reading a type's event stream from its current end."""
-        await self.store.add_type(job_type)
+    async def _follow(self, job_type: str,
+                      start: Optional[str] = None) -> None:
+        """Read a type's event stream from ``start`` (default: its end)."""
         if job_type in self._followers:
             return
         redis = self._client()
@@ -56,10 +70,12 @@ class Following:
         meta = "{}:{}:meta".format(self.prefix, job_type)
         await redis.hset(meta, "opts.maxLenEvents", self.events_max_len)
         last = await redis.xrevrange(key, count=1)
-        start = last[0][0] if last else "0-0"
+        end = last[0][0] if last else "0-0"
+        await self.store.add_type(job_type, end)
         if job_type not in self._followers:
             self._followers[job_type] = EventReader(
-                self.url, self.prefix, job_type, self._on_stream).start(start)
+                self.url, self.prefix, job_type, self._on_stream).start(
+                    start or end)
 
     async def _on_stream(self, job_type: str, fields: dict) -> None:
         """Turn one stream entry into Kue's events and deliver them."""
@@ -71,7 +87,7 @@ class Following:
                 "{}:{}:{}".format(self.prefix, *key), "failedReason", "atm")
             return reason, int(made or 0)
 
-        for name, args in await translate(fields, self._active, key,
+        for name, args in await translate(fields, self._seen, key,
                                           failure):
             self._deliver(key, name, args)
 

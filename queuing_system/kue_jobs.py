@@ -180,8 +180,8 @@ class JobStore:
 
     ``queue_of(job_type)`` returns the bullmq queue of a type; every
     method is a coroutine for the loop thread. Job types are those in
-    the set ``<prefix>:kue:types`` (every type saved or processed by
-    this module).
+    the hash ``<prefix>:kue:types`` (every type saved or processed by
+    this module, with its event stream's position at registration).
     """
 
     def __init__(self, prefix: str, queue_of: Any,
@@ -196,15 +196,31 @@ class JobStore:
         """Return the Redis client of the queue's own commands."""
         return self.client_of()
 
-    async def add_type(self, job_type: str) -> None:
-        """Register a job type (once per process)."""
-        if job_type not in self.known:
-            await self.client().sadd(self.types_key, job_type)
-            self.known.add(job_type)
+    async def add_type(self, job_type: str,
+                       position: Optional[str] = None) -> None:
+        """Register a job type (once per process) with a stream position.
+
+        ``position`` is the last entry of the type's event stream before
+        this process's jobs (read here when not given): a listener that
+        discovers the type later reads its events from there, so the
+        first jobs of a new type are heard too.
+        """
+        if job_type in self.known:
+            return
+        if position is None:
+            last = await self.client().xrevrange(
+                key(self.prefix, job_type, "events"), count=1)
+            position = last[0][0] if last else "0-0"
+        await self.client().hsetnx(self.types_key, job_type, position)
+        self.known.add(job_type)
 
     async def types(self) -> list:
         """Return the registered job types, sorted."""
-        return sorted(await self.client().smembers(self.types_key))
+        return sorted(await self.client().hkeys(self.types_key))
+
+    async def positions(self) -> dict:
+        """Return ``{type: stream position at its registration}``."""
+        return await self.client().hgetall(self.types_key)
 
     async def find(self, job_id: Any, job_type: Optional[str]) -> tuple:
         """Return (type, bullmq job) of an id, or (None, None).

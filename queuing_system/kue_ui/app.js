@@ -7,7 +7,7 @@ const PAGE = 50;
 const STATES = ["inactive", "active", "delayed", "complete", "failed"];
 const PRIORITIES = ["critical", "high", "medium", "normal", "low"];
 const PRIORITY_NAMES = { "-15": "critical", "-10": "high", "-5": "medium", "0": "normal", "10": "low" };
-const view = { state: "", type: "", order: "desc", open: null, busy: false, notice: null };
+const view = { state: "", type: "", order: "desc", page: 0, open: null, busy: false, notice: null };
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -35,15 +35,17 @@ const when = (ms) => ms ? new Date(Number(ms)).toLocaleTimeString() : "";
 const pretty = (value) => value === undefined || value === null ? "" : JSON.stringify(value, null, 2);
 
 async function jobsToShow() {
-  const order = view.order, span = "0.." + (PAGE - 1);
+  const order = view.order, first = view.page * PAGE;
+  const span = first + ".." + (first + PAGE - 1);
   const type = encodeURIComponent(view.type);
   if (view.type && view.state) return api("GET", `/jobs/${type}/${view.state}/${span}/${order}`);
   if (view.state) return api("GET", `/jobs/${view.state}/${span}/${order}`);
   if (!view.type) return api("GET", `/jobs/${span}/${order}`);
-  const lists = await Promise.all(STATES.map((state) => api("GET", `/jobs/${type}/${state}/${span}/${order}`)));
+  const lists = await Promise.all(STATES.map((state) =>
+    api("GET", `/jobs/${type}/${state}/0..${first + PAGE - 1}/${order}`)));
   const jobs = lists.flat().sort((a, b) => Number(a.id) - Number(b.id));
   if (order === "desc") jobs.reverse();
-  return jobs.slice(0, PAGE);
+  return jobs.slice(first, first + PAGE);
 }
 
 function drawCounts(stats) {
@@ -99,6 +101,20 @@ function prioritySelect(job) {
   select.addEventListener("change", (event) =>
     act(event, "PUT", jobPath(refOf(job)) + "/priority/" + encodeURIComponent(select.value)));
   return el("td", {}, select);
+}
+
+function total(byType) {
+  const rows = view.type ? [byType[view.type] || {}] : Object.values(byType);
+  const states = view.state ? [view.state] : STATES;
+  return rows.reduce((sum, row) => sum + states.reduce((n, state) => n + (row[state] || 0), 0), 0);
+}
+
+function drawPager(count, shown) {
+  const first = view.page * PAGE;
+  $("#page-label").textContent = shown ? `${first + 1}–${first + shown} of ${count}` : `0 of ${count}`;
+  $("#page-label").dataset.total = String(count);
+  $("#page-prev").disabled = view.page === 0;
+  $("#page-next").disabled = first + PAGE >= count;
 }
 
 function drawJobs(jobs) {
@@ -170,7 +186,9 @@ async function refresh() {
     const [stats, byType, jobs] = await Promise.all([api("GET", "/stats"), api("GET", "/stats/types"), jobsToShow()]);
     drawCounts(stats);
     drawTypes(byType);
+    if (!jobs.length && view.page > 0) { view.page -= 1; view.again = true; }
     drawJobs(jobs);
+    drawPager(total(byType), jobs.length);
     await drawDetail();
     document.body.dataset.updated = String(Date.now());
     if (view.notice && view.notice.until > Date.now()) setStatus(view.notice.text, view.notice.bad);
@@ -187,13 +205,17 @@ function bind() {
   for (const card of document.querySelectorAll(".card")) {
     card.addEventListener("click", () => {
       view.state = view.state === card.dataset.state ? "" : card.dataset.state;
+      view.page = 0;
       $("#filter-state").value = view.state;
       refresh();
     });
   }
-  $("#filter-state").addEventListener("change", (event) => { view.state = event.target.value; refresh(); });
-  $("#filter-type").addEventListener("change", (event) => { view.type = event.target.value; refresh(); });
-  $("#filter-order").addEventListener("change", (event) => { view.order = event.target.value; refresh(); });
+  const choose = (name) => (event) => { view[name] = event.target.value; view.page = 0; refresh(); };
+  $("#filter-state").addEventListener("change", choose("state"));
+  $("#filter-type").addEventListener("change", choose("type"));
+  $("#filter-order").addEventListener("change", choose("order"));
+  $("#page-prev").addEventListener("click", () => { view.page = Math.max(0, view.page - 1); refresh(); });
+  $("#page-next").addEventListener("click", () => { view.page += 1; refresh(); });
   $("#detail-close").addEventListener("click", () => { view.open = null; refresh(); });
 }
 

@@ -159,6 +159,25 @@ def test_priority_change(page: Any, url: str, queue: Queue) -> None:
     assert page.errors == []
 
 
+def test_pages_of_fifty(page: Any, url: str, queue: Queue) -> None:
+    """Sixty jobs: fifty on the first page, ten on the next."""
+    queue.create_bulk("bulk", [{"n": n} for n in range(60)])
+    page.goto(url)
+    expect()(page.locator("#page-label")).to_have_text(
+        "1–50 of 60", timeout=WAIT_MS)
+    expect()(page.locator("#jobs tbody tr")).to_have_count(50)
+    expect()(page.locator("#page-prev")).to_be_disabled()
+    page.locator("#page-next").click()
+    expect()(page.locator("#page-label")).to_have_text("51–60 of 60")
+    expect()(page.locator("#jobs tbody tr")).to_have_count(10)
+    expect()(page.locator('#jobs tr[data-ref="bulk:1"]')).to_be_visible()
+    expect()(page.locator("#page-next")).to_be_disabled()
+    page.locator("#filter-state").select_option("failed")
+    expect()(page.locator("#page-label")).to_have_text("0 of 0")
+    expect()(page.locator("#empty")).to_be_visible()
+    assert page.errors == []
+
+
 def test_screenshot_path_is_documented() -> None:
     """The committed screenshot exists and docs point at it."""
     assert (ROOT / "docs" / "queue-dashboard.png").stat().st_size > 10000

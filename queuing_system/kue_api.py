@@ -20,6 +20,7 @@ otherwise, and when ``KUE_UI_PASSWORD`` is set every request needs it
 is refused at start-up.
 """
 import hmac
+import json
 import ipaddress
 import os
 import sys
@@ -39,6 +40,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
 MAX_RANGE = 1000
 MAX_JOBS_PER_POST = 1000
+MAX_WHOLE = 2 ** 31 - 1
 UI_FOLDER = Path(__file__).resolve().parent / "kue_ui"
 ORDERS = ("asc", "desc")
 
@@ -103,11 +105,11 @@ def check_span(span: tuple) -> tuple:
 
 
 def whole(value: Any, name: str, least: int) -> int:
-    """Return a whole number option (>= ``least``) or refuse it."""
-    if isinstance(value, bool) or not isinstance(value, int) or (
-            value < least):
-        raise ApiError(400, "options.{} must be a whole number >= {}".format(
-            name, least))
+    """Return a whole number option (``least`` to 2**31 - 1) or refuse it."""
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+            least <= value <= MAX_WHOLE):
+        raise ApiError(400, "options.{} must be a whole number from {} to "
+                            "{}".format(name, least, MAX_WHOLE))
     return value
 
 
@@ -123,7 +125,13 @@ def build_job(queue: Queue, spec: Any) -> Any:
     options = {} if options is None else options
     if not isinstance(options, dict):
         raise ApiError(400, "options must be a JSON object")
-    job = queue.create(job_type, spec.get("data", {}))
+    data = spec.get("data", {})
+    try:
+        json.dumps(data, allow_nan=False)
+    except ValueError:
+        raise ApiError(400, "data must be JSON without NaN or Infinity"
+                       ) from None
+    job = queue.create(job_type, data)
     if "attempts" in options:
         job.attempts(whole(options["attempts"], "attempts", 1))
     if "delay" in options:

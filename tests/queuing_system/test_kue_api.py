@@ -169,6 +169,15 @@ def test_put_state_priority_and_delete(api: str, queue: Queue) -> None:
      400),
     ("POST", "/job", b'{"type": "x", "options": {"backoff": 5}}', 400),
     ("POST", "/job", b'[{"type": "x"}, {"type": ""}]', 400),
+    ("POST", "/job", b'{"type": "x", "data": NaN}', 400),
+    ("POST", "/job", b'{"type": "x", "options": {"attempts": 1e400}}', 400),
+    ("POST", "/job",
+     b'{"type": "x", "options": {"delay": 100000000000000000000000}}', 400),
+    ("POST", "/job",
+     b'{"type": "x", "options": {"priority": 100000000000000000000}}', 400),
+    ("PUT", "/job/1/priority/99999999999999999999999", None, 404),
+    ("POST", "/job", b'{"type": "x", "data": [Infinity]}', 400),
+    ("POST", "/job", b'{"type": "' + b"t" * 201 + b'"}', 400),
     ("POST", "/job", b"[" + b'{"type": "x"},' * 300000 + b"1]", 413),
     ("PATCH", "/job/1", None, 405),
 ])
@@ -211,6 +220,9 @@ def test_bad_moves_are_refused(api: str, queue: Queue) -> None:
     assert "cannot move a inactive job to complete" in response.json()[
         "error"]
     assert call("PUT", api + "/job/a:1/priority/asap").status_code == 400
+    for level in ("99999999999999999999999", "-16", "1.5"):
+        assert call("PUT", api + "/job/a:1/priority/" + level
+                    ).status_code == 400
     ambiguous = call("GET", api + "/job/1")
     assert ambiguous.status_code == 400
     assert "several types (a, b)" in ambiguous.json()["error"]

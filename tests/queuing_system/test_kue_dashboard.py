@@ -178,6 +178,35 @@ def test_pages_of_fifty(page: Any, url: str, queue: Queue) -> None:
     assert page.errors == []
 
 
+def test_password_protected_dashboard(browser: Any, redis_url: str,
+                                      queue: Queue) -> None:
+    """With KUE_UI_PASSWORD the page asks for it, then works with it."""
+    queue.create("email").save()
+    server = ServerProcess([PYTHON, "kue_api.py"], ROOT / "queuing_system",
+                           env={})
+    server.env = base_env(REDIS_URL=redis_url, KUE_UI_PASSWORD="s3cret",
+                          KUE_UI_PORT=str(server.port))
+    server.start()
+    contexts = []
+    try:
+        for password in ("wrong", "s3cret"):
+            context = browser.new_context(http_credentials={
+                "username": "ops", "password": password})
+            contexts.append(context)
+            page = context.new_page()
+            response = page.goto(server.url + "/")
+            if password == "wrong":
+                assert response.status == 401
+                continue
+            assert response.status == 200
+            expect()(page.locator("#count-inactive")).to_have_text(
+                "1", timeout=WAIT_MS)
+    finally:
+        for context in contexts:
+            context.close()
+        server.stop()
+
+
 def test_screenshot_path_is_documented() -> None:
     """The committed screenshot exists and docs point at it."""
     assert (ROOT / "docs" / "queue-dashboard.png").stat().st_size > 10000

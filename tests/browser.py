@@ -33,9 +33,15 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One headless Chromium for the run; each test opens its own page."""
+    """One headless Chromium per test module; each test opens a page.
+
+    Module scope, not session: Playwright's sync API keeps an asyncio
+    loop running in the main thread while it is open, and later tests
+    calling ``asyncio.run()`` there would fail ("cannot be called from
+    a running event loop").
+    """
     path = chromium_path()
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:

@@ -5,7 +5,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from kue import FetchNextWorker, Queue, create_queue, wait_all
+from kue import Queue, create_queue, wait_all
+from kue_worker import FetchNextWorker
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from redis.exceptions import RedisError
 
+from apps_openapi import seat_description
+from http_common.api_docs import register_api_docs
 from kue import Queue, QueueUnavailable
 from json_errors import register_json_errors
 from redis_connection import make_client, redis_url
@@ -234,7 +236,8 @@ def create_app(config: Optional[dict] = None) -> Flask:
     Keys: ``REDIS_URL`` (default ``redis://127.0.0.1:6379/0``) and
     ``INITIAL_SEATS`` (50). Redis is reached by the first request.
     """
-    app = Flask(__name__)
+    # No static files: no /static/<filename> route.
+    app = Flask(__name__, static_folder=None)
     # An empty path segment (//, %2F) is a JSON 404, not Werkzeug's
     # redirect with an HTML body.
     app.url_map.merge_slashes = False
@@ -247,6 +250,7 @@ def create_app(config: Optional[dict] = None) -> Flask:
     app.add_url_rule("/available_seats", view_func=available_seats)
     app.add_url_rule("/reserve_seat", view_func=reserve_seat)
     app.add_url_rule("/process", view_func=process)
+    register_api_docs(app, "", seat_description())
     register_json_errors(app, QueueUnavailable)
     return app
 

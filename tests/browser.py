@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Debian's Chromium driven by Playwright, for the browser tests.
 
 ``bin/setup test`` installs the ``chromium`` package where it is missing

@@ -26,7 +26,7 @@ import redis
 
 from tests.support import RedisServer, ServerProcess, child_processes
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.live_apps"]
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
 RUN_TEMP = pytest.StashKey[dict]()

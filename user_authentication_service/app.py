@@ -24,6 +24,8 @@ from werkzeug.wsgi import LimitedStream, get_input_stream
 
 from auth import (Auth, InvalidEmail, InvalidPassword, UnknownEmail,
                   UserAlreadyExists)
+from http_common.api_docs import register_api_docs
+from service_openapi import describe
 
 COOKIE = "session_id"
 MAX_FIELD_CHARS = 1024
@@ -362,7 +364,8 @@ def create_app(config: Optional[dict] = None,
                auth: Optional[Auth] = None) -> Flask:
     """Build the app: settings, ``Auth``, rate limiter, routes, errors."""
     settings = load_config(config)
-    app = Flask(__name__)
+    # No static files: no /static/<filename> route.
+    app = Flask(__name__, static_folder=None)
     app.request_class = BoundedRequest
     # An empty path segment (//, %2F) is a JSON 404, not Werkzeug's
     # redirect with an HTML body.
@@ -379,6 +382,7 @@ def create_app(config: Optional[dict] = None,
                       storage_uri=settings["RATELIMIT_STORAGE_URI"],
                       swallow_errors=True)
     _register_routes(app, limiter)
+    register_api_docs(app, "", describe())
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DBAPIError, _database_error)
     return app

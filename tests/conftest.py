@@ -17,6 +17,7 @@ the same machine each see only their own folder.
 import os
 import shutil
 import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -101,7 +102,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
                             config: pytest.Config) -> None:
-    """Say loudly what this run left behind, if anything."""
+    """Print the fuzz tests' request counts; say loudly what this run
+    left behind, if anything."""
+    fuzz = sys.modules.get("tests.test_fuzz_apps")
+    if fuzz is not None and fuzz.REQUESTS:
+        terminalreporter.write_sep("-", "fuzz requests sent per app")
+        for kind, count in sorted(fuzz.REQUESTS.items()):
+            terminalreporter.write_line("{}: {}".format(kind, count))
+        terminalreporter.write_line("total: {}".format(
+            sum(fuzz.REQUESTS.values())))
     left = config.stash.get(LEFTOVERS, [])
     if left:
         terminalreporter.write_sep(

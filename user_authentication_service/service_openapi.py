@@ -79,7 +79,9 @@ def describe() -> dict:
             "register", "Register an email and password",
             ("email", "password"),
             _answer("{\"email\": ..., \"message\": \"user created\"}",
-                    "email", "message"))},
+                    "email", "message", links={"LogIn": {
+                        "operationId": "login",
+                        "requestBody": "$request.body"}}))},
         "/sessions": {
             "post": _form_operation(
                 "login", "Log in: set the session_id cookie",
@@ -88,7 +90,9 @@ def describe() -> dict:
                         "Set-Cookie: session_id=...; HttpOnly; Path=/; "
                         "SameSite=Lax", "email", "message",
                         headers={"Set-Cookie": {
-                            "schema": {"type": "string"}}}),
+                            "schema": {"type": "string"}}},
+                        links={"Profile": {"operationId": "profile"},
+                               "LogOut": {"operationId": "logout"}}),
                 s401=_message("Wrong email or password.")),
             "delete": {
                 "operationId": "logout",

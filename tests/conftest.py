@@ -108,7 +108,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
     if fuzz is not None and fuzz.REQUESTS:
         terminalreporter.write_sep("-", "fuzz requests sent per app")
         for kind, count in sorted(fuzz.REQUESTS.items()):
-            terminalreporter.write_line("{}: {}".format(kind, count))
+            stateful = getattr(fuzz, "STATEFUL_REQUESTS", {}).get(kind)
+            terminalreporter.write_line("{}: {}{}".format(
+                kind, count, " ({} in stateful scenarios)".format(stateful)
+                if stateful else ""))
         terminalreporter.write_line("total: {}".format(
             sum(fuzz.REQUESTS.values())))
     left = config.stash.get(LEFTOVERS, [])

@@ -30,8 +30,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.errors import NoLinksFound
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, response_headers_conformance,
-    response_schema_conformance, status_code_conformance)
+    content_type_conformance, ensure_resource_availability,
+    response_headers_conformance, response_schema_conformance,
+    status_code_conformance, use_after_free)
 
 from tests.live_apps import KINDS, SESSION_NAME, LiveApp
 from tests.support import PYTHON
@@ -40,9 +41,14 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 10)
 CHECKS = [not_a_server_error, status_code_conformance,
           content_type_conformance, response_headers_conformance,
           response_schema_conformance]
+# In scenarios also: a created resource can be read at once, a deleted
+# one no more.
+STATEFUL_CHECKS = CHECKS + [ensure_resource_availability, use_after_free]
 EMAIL, PASSWORD = "fuzz-admin@example.com", "fuzz-admin-password"
 # kind -> requests sent, printed by tests/conftest.py's terminal summary.
 REQUESTS: Dict[str, int] = {}
+# kind -> how many of those the stateful scenarios sent.
+STATEFUL_REQUESTS: Dict[str, int] = {}
 
 
 def fuzz_settings(examples: int) -> settings:
@@ -119,6 +125,8 @@ def fuzz_stateful(app: LiveApp, schema: object, auth: dict) -> None:
         def call(self, case: schemathesis.Case,
                  **kwargs: object) -> schemathesis.Response:
             """Send the step's case to the live app."""
+            STATEFUL_REQUESTS[app.kind] = STATEFUL_REQUESTS.get(
+                app.kind, 0) + 1
             return call(app, case, auth, **kwargs)
 
         def validate_response(self, response: schemathesis.Response,
@@ -126,7 +134,9 @@ def fuzz_stateful(app: LiveApp, schema: object, auth: dict) -> None:
                               additional_checks: object = None,
                               **kwargs: object) -> None:
             """Check the step's answer with the suite's checks."""
-            case.validate_response(response, checks=CHECKS)
+            case.validate_response(
+                response, checks=STATEFUL_CHECKS,
+                recorder=getattr(self, "recorder", None))
 
     try:
         Counted.run(settings=fuzz_settings(EXAMPLES))

@@ -34,6 +34,8 @@ from flask_limiter.util import get_remote_address
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 
+from apps_openapi import seat_description
+from http_common.api_docs import register_api_docs
 from kue import Queue, QueueUnavailable
 from json_errors import register_json_errors
 from redis_connection import make_client, redis_url
@@ -304,7 +306,8 @@ def create_app(config: Optional[dict] = None) -> Flask:
     ``RATELIMIT_RESERVE`` (``100/minute``) and ``RATELIMIT_STORAGE_URI``
     (default ``REDIS_URL``). Redis is reached by the first request.
     """
-    app = Flask(__name__)
+    # No static files: no /static/<filename> route.
+    app = Flask(__name__, static_folder=None)
     # An empty path segment (//, %2F) is a JSON 404, not Werkzeug's
     # redirect with an HTML body.
     app.url_map.merge_slashes = False
@@ -328,6 +331,7 @@ def create_app(config: Optional[dict] = None) -> Flask:
     app.add_url_rule("/available_seats", view_func=available_seats)
     app.add_url_rule("/reserve_seat", view_func=per_client(reserve_seat))
     app.add_url_rule("/process", view_func=process)
+    register_api_docs(app, "", seat_description())
     register_json_errors(app, QueueUnavailable, StorageError)
     return app
 

@@ -23,6 +23,8 @@ import redis
 from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from apps_openapi import stock_description
+from http_common.api_docs import register_api_docs
 from json_errors import register_json_errors
 from redis_connection import make_client, redis_url
 
@@ -191,7 +193,8 @@ def create_app(config: Optional[dict] = None) -> Flask:
     Keys: ``REDIS_URL`` (default ``redis://127.0.0.1:6379/0``). The Redis
     client is created by the first request that needs it.
     """
-    app = Flask(__name__)
+    # No static files: no /static/<filename> route.
+    app = Flask(__name__, static_folder=None)
     # An empty path segment (//, %2F) is a JSON 404, not Werkzeug's
     # redirect with an HTML body.
     app.url_map.merge_slashes = False
@@ -205,6 +208,7 @@ def create_app(config: Optional[dict] = None) -> Flask:
                      strict_slashes=False)
     app.add_url_rule("/reserve_product/<item_id>",
                      view_func=reserve_product, strict_slashes=False)
+    register_api_docs(app, "", stock_description())
     register_json_errors(app)
     return app
 

@@ -17,6 +17,7 @@ the same machine each see only their own folder.
 import os
 import shutil
 import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -26,7 +27,7 @@ import redis
 
 from tests.support import RedisServer, ServerProcess, child_processes
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.live_apps"]
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
 RUN_TEMP = pytest.StashKey[dict]()
@@ -101,7 +102,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
                             config: pytest.Config) -> None:
-    """Say loudly what this run left behind, if anything."""
+    """Print the fuzz tests' request counts; say loudly what this run
+    left behind, if anything."""
+    fuzz = sys.modules.get("tests.test_fuzz_apps")
+    if fuzz is not None and fuzz.REQUESTS:
+        terminalreporter.write_sep("-", "fuzz requests sent per app")
+        for kind, count in sorted(fuzz.REQUESTS.items()):
+            stateful = getattr(fuzz, "STATEFUL_REQUESTS", {}).get(kind)
+            terminalreporter.write_line("{}: {}{}".format(
+                kind, count, " ({} in stateful scenarios)".format(stateful)
+                if stateful else ""))
+        terminalreporter.write_line("total: {}".format(
+            sum(fuzz.REQUESTS.values())))
     left = config.stash.get(LEFTOVERS, [])
     if left:
         terminalreporter.write_sep(

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 OWNED = ["session_authentication", "user_authentication_service",
-         "queuing_system", "tests", "bench", "tools"]
+         "queuing_system", "tests", "bench", "tools", "http_common"]
 SKIPPED_PARTS = {"node_modules", "seed_scripts", "__pycache__", ".venv"}
 MIN_WORDS = 3
 

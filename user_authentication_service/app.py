@@ -10,33 +10,31 @@ settings.py; docs/user-authentication-service.md explains them.
 import json
 import os
 import sys
-from typing import IO, Any, Optional
+from typing import Optional
 from urllib.parse import parse_qsl
 
-from flask import Flask, Request, Response, abort, current_app, jsonify
+from flask import Flask, Response, abort, current_app, jsonify
 from flask import redirect, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import (BadRequest, HTTPException,
-                                 RequestEntityTooLarge)
-from werkzeug.utils import cached_property
-from werkzeug.wsgi import LimitedStream, get_input_stream
+from werkzeug.exceptions import HTTPException
 
 import settings
 from auth import (Auth, InvalidEmail, InvalidPassword, UnknownEmail,
                   UserAlreadyExists, normalize_email)
+from http_common.api_docs import register_api_docs
+from http_common.bounded_request import (BoundedRequest,
+                                         refuse_oversized_body)
+from service_openapi import describe
 from throttle import AccountBackoff
 
 MAX_FIELD_CHARS = 1024
 MAX_CONTENT_LENGTH = 16 * 1024
 UNSAFE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 RESET_SENT = "if this email is registered, a reset token was sent to it"
-# An over-limit body up to this size is read and dropped before the 413,
-# so a client still sending it sees the answer rather than a reset.
-DRAIN_LIMIT = 1024 * 1024
 
 
 def load_config(overrides: Optional[dict] = None) -> dict:
@@ -44,109 +42,6 @@ def load_config(overrides: Optional[dict] = None) -> dict:
     config = settings.load(overrides)
     config.setdefault("MAX_CONTENT_LENGTH", MAX_CONTENT_LENGTH)
     return config
-
-
-def drain(stream: IO[bytes], size: int) -> None:
-    """Read and drop up to ``size`` bytes of a stream (less when the
-    client stops sending or goes away)."""
-    try:
-        while size > 0:
-            chunk = stream.read(min(size, 65536))
-            if not chunk:
-                return
-            size -= len(chunk)
-    except (OSError, ValueError):
-        return
-
-
-class StreamedBodyLimit(LimitedStream):
-    """A body sent without Content-Length (chunked), read up to the limit.
-
-    Werkzeug stops reading such a body at MAX_CONTENT_LENGTH and hands
-    out the cut as if it were whole; here one more byte waiting behind
-    the limit means the body was too large: 413.
-    """
-
-    def __init__(self, source: IO[bytes], limit: int) -> None:
-        """Read at most ``limit`` bytes of the server's input stream."""
-        super().__init__(source, limit, is_max=True)
-        self.source = source
-
-    def on_exhausted(self) -> None:
-        """Raise 413 when the client sent more than the limit."""
-        if self.source.read(1):
-            drain(self.source, DRAIN_LIMIT)
-            raise RequestEntityTooLarge()
-
-    def readall(self) -> bytes:
-        """Return the whole body; raise 413 when it runs past the limit."""
-        data = super().readall()
-        if self.is_exhausted:
-            self.on_exhausted()
-        return data
-
-
-class BoundedRequest(Request):
-    """The service's request: over-limit bodies 413, deep JSON is bad JSON.
-
-    Every way of reading the body (JSON, form, raw data) goes through
-    ``stream``, so a body over MAX_CONTENT_LENGTH is refused whether it
-    came with a Content-Length or chunked. JSON nested deeper than
-    Python's recursion limit parses as malformed JSON (None when silent,
-    else 400) instead of escaping as a RecursionError (500).
-    """
-
-    @cached_property
-    def stream(self) -> IO[bytes]:
-        """Return the body stream, bounded by MAX_CONTENT_LENGTH."""
-        if self.shallow:
-            raise RuntimeError("a shallow request cannot read its body")
-        limit = self.max_content_length
-        if limit is not None and self.content_length is None \
-                and self.environ.get("wsgi.input_terminated"):
-            return StreamedBodyLimit(self.environ["wsgi.input"], limit)
-        return get_input_stream(self.environ, max_content_length=limit)
-
-    def get_json(self, force: bool = False, silent: bool = False,
-                 cache: bool = True) -> Any:
-        """Parse the JSON body; nesting too deep to parse is bad JSON."""
-        try:
-            return super().get_json(force=force, silent=silent, cache=cache)
-        except RecursionError:
-            if silent:
-                return None
-            raise BadRequest("The JSON body is nested too deeply.")
-
-    def refuse_oversized_body(self) -> None:
-        """Raise 413 for a body over MAX_CONTENT_LENGTH, before any view.
-
-        A Content-Length says so at once; a chunked body is read (up to
-        the limit, kept for the view) to find out. An over-limit body of
-        up to DRAIN_LIMIT bytes is read to its end first. A request
-        without a body costs two lookups.
-        """
-        environ = self.environ
-        if not environ.get("CONTENT_LENGTH") \
-                and "HTTP_TRANSFER_ENCODING" not in environ:
-            return
-        limit = self.max_content_length
-        if limit is None:
-            return
-        length = self.content_length
-        if length is not None:
-            if length > limit:
-                if length <= DRAIN_LIMIT:
-                    drain(environ["wsgi.input"], length)
-                raise RequestEntityTooLarge()
-        elif "HTTP_TRANSFER_ENCODING" in environ:
-            self.get_data()
-
-
-def _refuse_oversized_body() -> None:
-    """Answer 413 to a request whose body is over MAX_CONTENT_LENGTH."""
-    # The request object itself: an attribute read through the proxy
-    # costs more than the whole check.
-    request._get_current_object().refuse_oversized_body()
 
 
 def _auth() -> Auth:
@@ -438,13 +333,14 @@ def create_app(config: Optional[dict] = None,
                auth: Optional[Auth] = None) -> Flask:
     """Build the app: settings, ``Auth``, rate limiter, routes, errors."""
     config = load_config(config)
-    app = Flask(__name__)
+    # No static files: no /static/<filename> route.
+    app = Flask(__name__, static_folder=None)
     app.request_class = BoundedRequest
     # An empty path segment (//, %2F) is a JSON 404, not Werkzeug's
     # redirect with an HTML body.
     app.url_map.merge_slashes = False
     app.config.update(config)
-    app.before_request(_refuse_oversized_body)
+    app.before_request(refuse_oversized_body)
     app.before_request(_refuse_cross_origin)
     app.after_request(_secure_headers)
     app.json.sort_keys = False
@@ -456,6 +352,7 @@ def create_app(config: Optional[dict] = None,
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage,
                       swallow_errors=False)
     _register_routes(app, limiter)
+    register_api_docs(app, "", describe())
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DBAPIError, _database_error)
     app.register_error_handler(StorageError, _limiter_error)

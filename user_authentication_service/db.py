@@ -24,6 +24,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from sqlalchemy.orm.exc import NoResultFound
 from sqlalchemy.orm.session import Session
 
+from http_common.sqlite_file import create_private_file
 from records import OutboxMail, SessionTimes
 from user import Base, User
 
@@ -60,20 +61,9 @@ def build_engine(url: str) -> Engine:
         engine = create_engine(url, hide_parameters=True, connect_args={
             "check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        _create_private_file(engine)
+        create_private_file(engine)
         return engine
     return create_engine(url, hide_parameters=True, pool_recycle=1800)
-
-
-def _create_private_file(engine: Engine) -> None:
-    """Create a missing SQLite file readable by its owner only (its WAL
-    and shared-memory files take the same permissions)."""
-    path = engine.url.database
-    if path and path != ":memory:" and not path.startswith("file:"):
-        try:
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        except OSError:
-            pass  # SQLite reports it when it opens the file
 
 
 class DB:

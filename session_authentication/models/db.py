@@ -16,6 +16,8 @@ from typing import Optional
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from http_common.sqlite_file import create_private_file
+
 DEFAULT_URL = "sqlite:///users_api.db"
 
 _lock = threading.Lock()
@@ -57,17 +59,6 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cursor.close()
 
 
-def _create_private_file(engine: Engine) -> None:
-    """Create a missing SQLite file readable by its owner only (its WAL
-    and shared-memory files take the same permissions)."""
-    path = engine.url.database
-    if path and path != ":memory:" and not path.startswith("file:"):
-        try:
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        except OSError:
-            pass  # SQLite itself reports it (models.schema: StorageError)
-
-
 def _new_engine(url: str, **options: object) -> Engine:
     """Create an engine for the URL; parameters never reach logs."""
     if url.startswith("sqlite"):
@@ -76,7 +67,7 @@ def _new_engine(url: str, **options: object) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
             **options)
         event.listen(engine, "connect", _sqlite_pragmas)
-        _create_private_file(engine)
+        create_private_file(engine)
         return engine
     return create_engine(url, hide_parameters=True, pool_size=10,
                          max_overflow=20, **options)

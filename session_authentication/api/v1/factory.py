@@ -15,15 +15,20 @@ from flask_cors import CORS
 from sqlalchemy.exc import OperationalError, TimeoutError
 from werkzeug.exceptions import HTTPException
 
+from api.v1 import openapi
 from api.v1.auth.registry import UnknownAuthType, build_auth
 from api.v1.config import ConfigError, Settings
 from api.v1.rate_limit import RateLimit
 from api.v1.views import app_views
 from api.v1.views.validation import ApiRequest, refuse_oversized_body
+from http_common.api_docs import register_api_docs
 from models import db
 
+# The documentation routes (the OpenAPI description, the Swagger UI page
+# and its files) need no authentication either.
 EXCLUDED_PATHS = ["/api/v1/status/", "/api/v1/unauthorized/",
-                  "/api/v1/forbidden/", "/api/v1/auth_session/login/"]
+                  "/api/v1/forbidden/", "/api/v1/auth_session/login/",
+                  "/api/v1/openapi.json/", "/api/v1/docs*"]
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_PATH = "/api/v1/auth_session/login"
 ERROR_NAMES = {401: "Unauthorized", 403: "Forbidden", 404: "Not found"}
@@ -128,7 +133,8 @@ def create_app(config: Optional[Mapping] = None) -> Flask:
     database it cannot reach or prepare.
     """
     settings = Settings.load(config)
-    app = Flask(__name__)
+    # No static files: no /static/<filename> route.
+    app = Flask(__name__, static_folder=None)
     app.request_class = ApiRequest
     # A path with an empty segment (//, %2F) is not found, in JSON, rather
     # than redirected with Werkzeug's HTML body.
@@ -156,6 +162,8 @@ def create_app(config: Optional[Mapping] = None) -> Flask:
                                             settings.rate_limit_storage,
                                             err)) from None
     app.register_blueprint(app_views)
+    register_api_docs(app, openapi.PREFIX, openapi.describe(
+        settings.auth_type, settings.session_name))
     origins = list(settings.cors_origins)
     if origins == ["*"]:
         CORS(app, resources={r"/api/v1/*": {"origins": "*"}})

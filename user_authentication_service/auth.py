@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Auth module: registration, logins, sessions and password resets.
 
-Passwords are stored as bcrypt of a keyed pre-hash (``passwords.py``,
-cost ``BCRYPT_ROUNDS``, default 12); older hashes and hashes of another
-cost are replaced at the next successful login. E-mails are trimmed,
-validated and lower-cased, so ``A@x.io`` and ``a@x.io`` are one account.
+Passwords are stored as bcrypt of a keyed pre-hash
+(``http_common/passwords.py``, cost ``BCRYPT_ROUNDS``, default 12); older
+hashes and hashes of another cost are replaced at the next successful
+login. E-mails are trimmed, validated and lower-cased, so ``A@x.io`` and
+``a@x.io`` are one account.
 
 Session ids and reset tokens come from the CSPRNG. ``TOKEN_FORMAT=uuid``
 (seed) makes seed-shaped ids (UUID4 sessions, UUIDv7 reset tokens whose
@@ -31,7 +32,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import NoResultFound
 
-import passwords
+from http_common import passwords
 import settings
 from db import DB
 from user import User
@@ -86,7 +87,7 @@ def _hash_password(password: str, rounds: Optional[int] = None) -> bytes:
     """Return a salted bcrypt hash of the password (cost BCRYPT_ROUNDS).
 
     The seed's function (plain bcrypt, up to 72 bytes); ``Auth`` stores
-    the pre-hashed format of ``passwords.py`` instead, which takes
+    the pre-hashed format of ``http_common/passwords.py`` instead, which takes
     passwords of any length.
     """
     if rounds is None:

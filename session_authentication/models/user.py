@@ -1,24 +1,21 @@
 #!/usr/bin/env python3
 """The User model: email, names and a bcrypt-hashed password."""
-import base64
-import hashlib
-import hmac
 import os
 from typing import Optional
 
-import bcrypt
 from sqlalchemy import Boolean, String, delete, false, func, select
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from http_common import passwords
 from models import db
 from models.base import Base
 from models.user_session import UserSession
 
 DEFAULT_ROUNDS = 12
-MAX_PASSWORD_CHARS = 1024
+MAX_PASSWORD_CHARS = passwords.MAX_PASSWORD_CHARS
 # Hashes of this format are bcrypt of a pre-hash (see hash_password);
 # older hashes are bcrypt of the password itself (up to 72 bytes).
-PREHASH_PREFIX = "$bcrypt-sha256$v1$"
+PREHASH_PREFIX = passwords.PREFIX
 
 
 def email_key(email: str) -> str:
@@ -40,68 +37,33 @@ class PasswordTooLong(ValueError):
     """Raised for a password longer than MAX_PASSWORD_CHARS characters."""
 
 
-def _prehash(pwd: str, salt: bytes) -> bytes:
-    """Return the Base64 HMAC-SHA256 of a password keyed by its salt.
-
-    bcrypt reads at most 72 bytes: 64 characters of most scripts are
-    longer than that. The 44-byte pre-hash keeps every character and
-    no NUL byte; keying it by the bcrypt salt means a leaked unsalted
-    SHA-256 of the password does not help an attacker.
-    """
-    digest = hmac.new(salt, pwd.encode("utf-8", "surrogatepass"),
-                      hashlib.sha256).digest()
-    return base64.b64encode(digest)
-
-
 def hash_password(pwd: str) -> str:
-    """Return a salted bcrypt hash of a password's pre-hash, as text."""
+    """Return a salted bcrypt hash of a password's pre-hash, as text
+    (http_common/passwords.py, at BCRYPT_ROUNDS)."""
     if len(pwd) > MAX_PASSWORD_CHARS:
         raise PasswordTooLong("password is longer than {} characters"
                               .format(MAX_PASSWORD_CHARS))
-    salt = bcrypt.gensalt(bcrypt_rounds())
-    return PREHASH_PREFIX + bcrypt.hashpw(_prehash(pwd, salt), salt).decode()
+    return passwords.hash_password(pwd, bcrypt_rounds())
 
 
 def check_password(pwd: str, hashed: str) -> bool:
-    """Tell whether a password matches a stored hash (never raises).
-
-    Both formats are read: pre-hashed ones, and the older bcrypt of the
-    password itself (upgraded at the next login, see needs_rehash).
-    """
-    try:
-        if len(pwd) > MAX_PASSWORD_CHARS:
-            return False
-        if hashed.startswith(PREHASH_PREFIX):
-            stored = hashed[len(PREHASH_PREFIX):].encode()
-            return bcrypt.checkpw(_prehash(pwd, stored[:29]), stored)
-        raw = pwd.encode("utf-8", "surrogatepass")
-        return len(raw) <= 72 and bcrypt.checkpw(raw, hashed.encode())
-    except (ValueError, TypeError, UnicodeError):
-        return False
+    """Tell whether a password matches a stored hash (never raises);
+    older plain bcrypt hashes are read too."""
+    return passwords.check_password(pwd, hashed)
 
 
 def needs_rehash(hashed: str) -> bool:
     """Tell whether a stored hash is of the older format or of another
     cost than BCRYPT_ROUNDS (it is then replaced at the next login)."""
-    if not hashed.startswith(PREHASH_PREFIX):
-        return True
-    cost = hashed[len(PREHASH_PREFIX):].split("$")[2:3]
-    return cost != ["{:02d}".format(bcrypt_rounds())]
+    return passwords.needs_rehash(hashed, bcrypt_rounds())
+
+
+hash_cost = passwords.cost_of
 
 
 _dummy_hash: dict = {}
 # The highest bcrypt cost among stored hashes (read once per process).
 _stored_cost: dict = {}
-
-
-def hash_cost(hashed: Optional[str]) -> int:
-    """Return the bcrypt cost of a stored hash (0 when unreadable)."""
-    if not isinstance(hashed, str):
-        return 0
-    if hashed.startswith(PREHASH_PREFIX):
-        hashed = hashed[len(PREHASH_PREFIX):]
-    field = hashed.split("$")[2:3]
-    return int(field[0]) if field and field[0].isdigit() else 0
 
 
 def highest_stored_cost() -> int:
@@ -136,9 +98,8 @@ def burn_password_check(pwd: object, rounds: Optional[int] = None) -> None:
     """
     rounds = rounds or dummy_rounds()
     if rounds not in _dummy_hash:
-        salt = bcrypt.gensalt(rounds)
-        _dummy_hash[rounds] = PREHASH_PREFIX + bcrypt.hashpw(
-            _prehash("not a real password", salt), salt).decode()
+        _dummy_hash[rounds] = passwords.hash_password(
+            "not a real password", rounds)
     check_password(pwd if isinstance(pwd, str) else "",
                    _dummy_hash[rounds])
 

@@ -53,6 +53,15 @@ def _user_or_404(user_id: str) -> User:
     return user
 
 
+def _written_user(user_id: str) -> User:
+    """Return the User a PUT or DELETE names, or abort. The seed looks
+    the id up as given, so "me" names nobody there (404); production
+    takes it for the current user, as GET does."""
+    if user_id == "me" and not _production():
+        abort(404)
+    return _user_or_404(user_id)
+
+
 @app_views.route("/users", methods=["GET"], strict_slashes=False)
 def view_all_users() -> Response:
     """Return every User as a JSON list (production: admins only)."""
@@ -73,12 +82,7 @@ def delete_user(user_id: str = None) -> Tuple[Response, int]:
     """Delete a User and end its sessions in every store; answer {}."""
     from api.v1.app import auth
 
-    if user_id == "me" and not _production():
-        user = User.get(user_id)
-        if user is None:
-            abort(404)
-    else:
-        user = _user_or_404(user_id)
+    user = _written_user(user_id)
     user.remove()
     if hasattr(auth, "destroy_user_sessions"):
         auth.destroy_user_sessions(user.id)
@@ -122,12 +126,7 @@ def create_user() -> Tuple[Response, int]:
 @app_views.route("/users/<user_id>", methods=["PUT"], strict_slashes=False)
 def update_user(user_id: str = None) -> Tuple[Response, int]:
     """Update a User's first_name and last_name from a JSON body."""
-    if user_id == "me" and not _production():
-        user = User.get(user_id)
-        if user is None:
-            abort(404)
-    else:
-        user = _user_or_404(user_id)
+    user = _written_user(user_id)
     fields = text_fields(json_object(), "first_name", "last_name")
     if fields is None:
         return jsonify({"error": "Wrong format"}), 400

@@ -71,7 +71,7 @@ class Cluster:
         settings.update(env)
         proc = self._spawn(host, "users API", [
             PYTHON, "-m", "api.v1.serve", "--workers", "1", "--threads",
-            "8"], SA_DIR, **settings)
+            "4"], SA_DIR, **settings)
         proc.wait_listening(API_PORT)
         return "http://{}:{}/api/v1".format(self.network[host].address,
                                             API_PORT)
@@ -92,7 +92,7 @@ class Cluster:
         address = self.network[host].address
         proc = self._spawn(host, "auth service", [
             "granian", "--interface", "wsgi", "--host", address, "--port",
-            str(API_PORT), "--workers", "1", "--blocking-threads", "8",
+            str(API_PORT), "--workers", "1", "--blocking-threads", "4",
             "--no-ws", "app:app"], UAS_DIR, **settings)
         proc.wait_listening(API_PORT)
         return "http://{}:{}".format(address, API_PORT)
@@ -102,7 +102,7 @@ class Cluster:
         address = self.network[host].address
         proc = self._spawn(host, module, [
             "granian", "--interface", "wsgi", "--host", address, "--port",
-            str(port), "--workers", "1", "--blocking-threads", "8",
+            str(port), "--workers", "1", "--blocking-threads", "4",
             "--no-ws", module + ":app"], QS_DIR,
             REDIS_URL=self.data.redis_url(0))
         proc.wait_listening(port)

@@ -16,7 +16,7 @@ import redis
 import requests
 
 STATE: dict = {}
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
 _QUEUES: dict = {}
 
 

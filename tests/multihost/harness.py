@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 from tests.support import PYTHON, ROOT, base_env
+from tools.redis_server import redis_server_binary
 
 SUBNET = "198.18.0.0/24"
 PREFIX_LENGTH = 24
@@ -81,7 +82,9 @@ def why_unavailable() -> Optional[str]:
         return "no `ip` command (iproute2)"
     if not (PG_BIN / "postgres").exists():
         return "no PostgreSQL server binaries in {}".format(PG_BIN)
-    if shutil.which("redis-server") is None:
+    try:
+        redis_server_binary()
+    except RuntimeError:
         return "no redis-server"
     name = "mh{}-probe".format(os.getpid())
     done = run(["ip", "netns", "add", name], check=False)
@@ -461,7 +464,7 @@ class DataHost:
 
     def redis_command(self) -> list:
         """Return the Redis command (the one docs/deploy.md shows)."""
-        return ["redis-server", "--bind", self.host.address,
+        return [redis_server_binary(), "--bind", self.host.address,
                 "--port", str(REDIS_PORT), "--requirepass", REDIS_PASSWORD,
                 "--appendonly", "yes", "--appendfsync", "always",
                 "--save", "", "--maxmemory-policy", "noeviction",

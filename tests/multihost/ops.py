@@ -9,7 +9,7 @@ import collections
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional
+from typing import Any
 
 import psycopg
 import redis
@@ -163,31 +163,50 @@ def create_users(name: str, targets: list, count: int, cookie: dict,
                 "other": state["lists"]["other"]}
 
 
-def poll_statuses(name: str, targets: list, cookies: Optional[dict] = None,
-                  pause: float = 0.02) -> dict:
-    """GET every target in turn until stopped; count statuses per target.
+def poll_statuses(name: str, targets: list, threads: int = 4,
+                  pause: float = 0.01) -> dict:
+    """Send every target's request in turn until stopped; count statuses.
 
-    ``targets`` are ``[label, url]``; counters are ``label:status``
-    (0 when no answer came). Also records, per label, the statuses in
-    the order they changed (``label`` -> [200, 503, 200, ...]).
+    ``targets`` are ``[label, method, url, kwargs]``; ``threads``
+    connections do so at once. Counters are ``label:status`` (0 when no
+    answer came) and ``label:slow`` (answers that took over 2 s). The
+    first connection also records, per label, the statuses in the order
+    they changed (``label`` -> [200, 503, 200, ...]), readable meanwhile
+    with ``changes(name)``.
     """
     state = _state(name)
-    changes: dict = {label: [] for label, _ in targets}
-    with requests.Session() as session:
-        session.cookies.update(cookies or {})
-        while not state["stop"].is_set():
-            for label, url in targets:
-                try:
-                    status = session.get(url, timeout=10).status_code
-                except requests.RequestException:
-                    status = 0
-                _count(name, "{}:{}".format(label, status))
-                if not changes[label] or changes[label][-1] != status:
-                    changes[label].append(status)
-                    with _LOCK:
-                        state["lists"][label] = list(changes[label])
-            time.sleep(pause)
-    return {"counts": progress(name), "changes": changes}
+    seen: dict = {target[0]: [] for target in targets}
+
+    def work(number: int) -> None:
+        """Loop over the targets until stopped."""
+        with requests.Session() as session:
+            while not state["stop"].is_set():
+                for label, method, url, kwargs in targets:
+                    started = time.monotonic()
+                    try:
+                        status = session.request(
+                            method, url, timeout=10, allow_redirects=False,
+                            **kwargs).status_code
+                    except requests.RequestException:
+                        status = 0
+                    # Each request carries only its own cookies: a login
+                    # answered 503 may have ended the session its cookie
+                    # named (the outcome of a request cut short is
+                    # unknown), which must not spill into the next one.
+                    session.cookies.clear()
+                    _count(name, "{}:{}".format(label, status))
+                    if time.monotonic() - started > 2:
+                        _count(name, label + ":slow")
+                    if number == 0 and (not seen[label]
+                                        or seen[label][-1] != status):
+                        seen[label].append(status)
+                        with _LOCK:
+                            state["lists"][label] = list(seen[label])
+                time.sleep(pause)
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, range(threads)))
+    return {"counts": progress(name), "changes": seen}
 
 
 def changes(name: str) -> dict:

@@ -142,13 +142,39 @@ class Cluster:
             for proc in self.started)
 
 
+UNAVAILABLE = pytest.StashKey[Optional[str]]()
+
+
+def _skip_reason(config: pytest.Config) -> Optional[str]:
+    """Say (once per run) why the hosts cannot be made, or None."""
+    if UNAVAILABLE not in config.stash:
+        reason = harness.why_unavailable()
+        config.stash[UNAVAILABLE] = None if reason is None else (
+            "multi-host tests need network namespaces (root and "
+            "iproute2): {}".format(reason))
+    return config.stash[UNAVAILABLE]
+
+
+def pytest_collection_modifyitems(config: pytest.Config,
+                                  items: list) -> None:
+    """Where hosts cannot be made, skip one test saying why, and
+    deselect the other multi-host tests: one line in the summary."""
+    here = Path(__file__).parent
+    ours = [item for item in items if here in Path(item.path).parents]
+    if not ours or _skip_reason(config) is None:
+        return
+    ours[0].add_marker(pytest.mark.skip(reason=_skip_reason(config)))
+    rest = set(ours[1:])
+    config.hook.pytest_deselected(items=list(rest))
+    items[:] = [item for item in items if item not in rest]
+
+
 @pytest.fixture(scope="session")
-def _cluster() -> Iterator[Cluster]:
+def _cluster(pytestconfig: pytest.Config) -> Iterator[Cluster]:
     """Make the hosts and data services once for the run's tests."""
-    reason = harness.why_unavailable()
+    reason = _skip_reason(pytestconfig)
     if reason is not None:
-        pytest.skip("multi-host tests need network namespaces "
-                    "(root and iproute2): {}".format(reason))
+        pytest.skip(reason)
     removed = harness.remove_leftovers()
     if removed:
         print("\nmultihost: removed namespaces of killed runs: {}".format(

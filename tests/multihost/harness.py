@@ -42,6 +42,7 @@ SUBNET = "198.18.0.0/24"
 PREFIX_LENGTH = 24
 NAME_PATTERN = re.compile(r"^mh(\d+)-")
 BRIDGE = "br0"
+RUN_FOLDER_PREFIX = "pytest-run-"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_PORT = 5432
 REDIS_PORT = 6379
@@ -150,10 +151,15 @@ def remove_leftovers() -> list:
 
 
 def root_links() -> set:
-    """Return the names of the links of the root network namespace."""
+    """Return the links of the root network namespace that bear the
+    names the harness gives links (``br0``, ``p-<host>``, ``eth0``): it
+    makes them in its own namespaces only, so new ones here are its
+    mistake."""
     out = run(["ip", "-o", "link", "show"]).stdout
-    return {line.split(":")[1].strip().split("@")[0]
-            for line in out.splitlines() if ":" in line}
+    names = {line.split(":")[1].strip().split("@")[0]
+             for line in out.splitlines() if ":" in line}
+    return {name for name in names
+            if name in (BRIDGE, "eth0") or name.startswith("p-")}
 
 
 class NsProcess:
@@ -393,10 +399,16 @@ class DataHost:
     def __init__(self, host: Host) -> None:
         """Prepare the folders of the data host's services."""
         self.host = host
-        run_folder = Path(tempfile.gettempdir())
-        run_folder.chmod(0o711)
         self.folder = Path(tempfile.mkdtemp(prefix="multihost-data-"))
         self.folder.chmod(0o711)
+        parent = self.folder.parent
+        if not parent.stat().st_mode & 0o001:
+            if not parent.name.startswith(RUN_FOLDER_PREFIX):
+                raise HarnessError("the postgres user cannot enter {}"
+                                   .format(parent))
+            # The test run's private temp folder: others may traverse
+            # it (not list it), so that PostgreSQL reaches its folder.
+            parent.chmod(parent.stat().st_mode | 0o001)
         self.pg_dir = self.folder / "pg"
         self.redis_dir = self.folder / "redis"
         self.redis_dir.mkdir()

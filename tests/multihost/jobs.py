@@ -3,9 +3,9 @@
 
 ``python3 -m worker --queue mh_jobs:8=tests.multihost.jobs:record_run``
 (with the repository root on PYTHONPATH): each run of a job is counted
-in Redis (``mh:runs``, per job id; ``mh:hosts``, per worker host, named
-by ``MH_HOST``), then the job takes ``ms`` milliseconds; its result is
-the host's name.
+in Redis (``mh:runs``, per ``<type>:<job id>``; ``mh:hosts``, per worker
+host, named by ``MH_HOST``), then the job takes ``ms`` milliseconds; its
+result is the host's name.
 """
 import asyncio
 import os
@@ -25,7 +25,7 @@ async def record_run(job: Any) -> str:
         _CLIENT["client"] = client
     host = os.environ.get("MH_HOST", "?")
     async with client.pipeline(transaction=False) as pipe:
-        pipe.hincrby("mh:runs", job.id, 1)
+        pipe.hincrby("mh:runs", "{}:{}".format(job.type, job.id), 1)
         pipe.hincrby("mh:hosts", host, 1)
         await pipe.execute()
     await asyncio.sleep(int(job.data.get("ms", 20)) / 1000)

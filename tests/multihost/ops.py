@@ -231,14 +231,22 @@ def _queue(url: str) -> Any:
 
 
 def create_jobs(url: str, job_type: str, count: int,
-                pause_ms: int = 20, first: int = 0) -> list:
-    """Queue ``count`` jobs (in bulks of 500); return their ids."""
+                pause_ms: int = 20, first: int = 0, attempts: int = 1) -> list:
+    """Queue ``count`` jobs (in bulks of 500); return their ids.
+
+    With ``attempts`` above 1 a failed run is retried after 0.5 s,
+    doubling (Kue's ``attempts`` and exponential ``backoff``).
+    """
     queue = _queue(url)
+    opts = {} if attempts <= 1 else {
+        "attempts": attempts,
+        "backoff": {"type": "exponential", "delay": 500}}
     ids = []
     for start in range(first, first + count, 500):
         items = [{"n": n, "ms": pause_ms}
                  for n in range(start, min(start + 500, first + count))]
-        ids.extend(job.id for job in queue.create_bulk(job_type, items))
+        ids.extend(job.id for job in queue.create_bulk(job_type, items,
+                                                       **opts))
     return ids
 
 

@@ -57,7 +57,7 @@ def test_jobs_survive_a_killed_and_a_cut_off_worker_host(
                "worker host B, rejoined, completed the new jobs")
     final = counts()
     events = call("completion_events", url, "mh_jobs", timeout=300)
-    runs = {key: int(value) for key, value in call(
+    runs = {key.split(":", 1)[1]: int(value) for key, value in call(
         "redis_command", url, "HGETALL", "mh:runs").items()}
     by_host = call("redis_command", url, "HGETALL", "mh:hosts")
     events_per_job = collections.Counter(events["completed"].values())

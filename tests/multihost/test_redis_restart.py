@@ -7,8 +7,11 @@ worker run while the client keeps sending requests; Redis is killed
 (``kill -9``) and started again on its append-only file. While it is
 down the apps that need it answer 503; they answer 200 again by
 themselves once it is back. Sessions, stock, and jobs queued before the
-crash are all still there, and the worker that lived through the outage
-processes new jobs.
+crash are all still there; the jobs a worker was running at the crash
+all complete (their processor, which writes to Redis too, fails when
+the crash cuts it short: they are created with retries, as such jobs
+must be), once each as the producer hears it, and the worker that
+lived through the outage processes new jobs.
 """
 import collections
 import signal
@@ -20,6 +23,8 @@ from tests.multihost.harness import wait_until
 SESSIONS = 20
 HELD_JOBS = 2000 if long_mode() else 300
 AFTER_JOBS = 100
+RUNNING_JOBS = 4000 if long_mode() else 1000
+ATTEMPTS = 5
 # Answers of each kind each app must give in each phase (up, down, up).
 MIN_ANSWERS = 20
 QUEUE = "mh_jobs:8=tests.multihost.jobs:record_run"
@@ -36,7 +41,8 @@ def test_redis_restart_keeps_sessions_and_jobs(cluster: Cluster) -> None:
     b = cluster.users_api("api-b", "session_redis_auth", database, **limit)
     stock = cluster.queue_app("api-a", "9-stock", STOCK_PORT)
     seats = cluster.queue_app("api-b", "100-seat", SEAT_PORT)
-    auth = cluster.auth_service("auth-a", cluster.data.create_database())
+    auth = cluster.auth_service("auth-a", cluster.data.create_database(),
+                                RATELIMIT_LOGIN="100000/minute")
     cluster.worker("worker-a", [QUEUE])
     cookies = [cluster.login((a, b)[n % 2]) for n in range(SESSIONS)]
     assert call("http", "GET", stock + "/reserve_product/2")["status"] == 200
@@ -69,6 +75,15 @@ def test_redis_restart_keeps_sessions_and_jobs(cluster: Cluster) -> None:
     before: dict = {}
     wait_until(lambda: seen_all([200], redis_labels + ["auth-login"]), 60,
                "every app answers 200")
+    # The processor itself writes to Redis: the runs the crash cuts
+    # short fail, and their next attempt completes them.
+    running = call("create_jobs", url, "mh_jobs", RUNNING_JOBS,
+                   attempts=ATTEMPTS)
+    at_crash = wait_until(
+        lambda: (lambda counts: counts if counts["completed"]
+                 >= RUNNING_JOBS // 10 else None)(
+            call("job_counts", url, "mh_jobs")),
+        120, "the worker is on the jobs")
     cluster.data.redis.stop(signal.SIGKILL)
     wait_until(lambda: seen_all([200, 503], redis_labels), 60,
                "every app that needs Redis answers 503")
@@ -94,22 +109,34 @@ def test_redis_restart_keeps_sessions_and_jobs(cluster: Cluster) -> None:
         "currentQuantity"]
     waiting = call("job_counts", url, "mh_held")
     cluster.worker("worker-b", ["mh_held:8=tests.multihost.jobs:record_run"])
-    after = call("create_jobs", url, "mh_jobs", AFTER_JOBS)
+    after = call("create_jobs", url, "mh_jobs", AFTER_JOBS,
+                 first=RUNNING_JOBS)
     wait_until(lambda: call("job_counts", url, "mh_held")["completed"]
                == HELD_JOBS, 300, "the held jobs completed")
     wait_until(lambda: call("job_counts", url, "mh_jobs")["completed"]
-               == AFTER_JOBS, 300, "the jobs queued after the restart "
-               "completed on the worker that lived through it")
+               == RUNNING_JOBS + AFTER_JOBS, 300, "the jobs running at the "
+               "crash and those queued after the restart completed on the "
+               "worker that lived through it")
     held_events = call("completion_events", url, "mh_held")
     after_events = call("completion_events", url, "mh_jobs")
+    runs = {key: int(value) for key, value in call(
+        "redis_command", url, "HGETALL", "mh:runs").items()
+        if key.startswith("mh_jobs:")}
     print("scenario 4: {} of {} sessions alive after the restart; stock "
           "of product 2: {}; {} held jobs waiting after the restart, all "
-          "completed ({} events); {} new jobs completed".format(
+          "completed ({} events); {} jobs being run at the crash (counts "
+          "then {}) and {} queued after it: {} completion events, {} "
+          "extra runs".format(
               alive[200], SESSIONS, quantity, waiting["wait"],
-              len(held_events["completed"]), len(after_events["completed"])))
+              len(held_events["completed"]), RUNNING_JOBS, at_crash,
+              AFTER_JOBS, len(after_events["completed"]),
+              sum(runs.values()) - len(runs)))
     assert alive == {200: SESSIONS}
     assert quantity == 9
     assert waiting["wait"] == HELD_JOBS
     assert set(held_events["completed"]) == set(held)
-    assert set(after_events["completed"]) == set(after)
+    assert set(after_events["completed"]) == set(after) | set(running)
+    assert set(after_events["completed"].values()) == {1}
+    assert at_crash["completed"] < RUNNING_JOBS
+    assert len(runs) == RUNNING_JOBS + AFTER_JOBS
     assert held_events["failed"] == after_events["failed"] == 0

@@ -1,0 +1,2 @@
+#!/usr/bin/env python3
+"""Tests of several hosts on one machine (network namespaces)."""

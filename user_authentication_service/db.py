@@ -13,7 +13,7 @@ import os
 import threading
 from typing import Any, Optional
 
-from sqlalchemy import (Integer, bindparam, create_engine, delete, event,
+from sqlalchemy import (BigInteger, bindparam, create_engine, delete, event,
                         func, or_, select, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -369,7 +369,7 @@ class DB:
         users = User.__table__
         top = select(func.max(users.c.id)).scalar_subquery()
         statement = select(users.c.hashed_password).where(
-            users.c.id >= bindparam("number", type_=Integer) % top + 1
+            users.c.id >= bindparam("number", type_=BigInteger) % top + 1
         ).order_by(users.c.id).limit(1)
         row = self._fetch_one(statement, {"number": number})
         return row[0] if row is not None else None

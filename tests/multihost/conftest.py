@@ -24,7 +24,7 @@ QS_DIR = ROOT / "queuing_system"
 API_PORT = 5000
 STOCK_PORT = 1245
 SEAT_PORT = 1246
-ADMIN = "admin@multihost.test"
+ADMIN = "admin@multihost.example"
 ADMIN_PASSWORD = "admin-pw-1"
 # Short locks, so that the jobs of a dead or cut-off worker run again
 # within seconds (the worker command's defaults are 30 s).

@@ -133,7 +133,7 @@ def create_users(name: str, targets: list, count: int, cookie: dict,
                 if number is None:
                     return
                 target = targets[number % len(targets)]
-                email = "u{}@multihost.test".format(number)
+                email = "u{}@multihost.example".format(number)
                 key = "host{}".format(number % len(targets))
                 try:
                     response = session.post(target + "/users", timeout=15,

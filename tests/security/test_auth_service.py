@@ -610,7 +610,8 @@ def test_23_forgot_password_same_answer_token_out_of_band(
     # Live, on the same database: the rows above go out first (three
     # messages to bob, none to ghost), then live@me.com's.
     env = {"APP_PROFILE": "production", "BCRYPT_ROUNDS": "10",
-           "REDIS_URL": redis_url, "SMTP_URL": mail_server.url}
+           "REDIS_URL": redis_url, "SMTP_URL": mail_server.url,
+           "DATABASE_URL": service.database_url}
     url = start_server("dev", **env).url
     requests.post(url + "/users", timeout=30,
                   data={"email": "live@me.com", "password": PASSWORD})

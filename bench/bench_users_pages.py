@@ -17,6 +17,7 @@ With BENCH_POSTGRES_URL set, the same on throw-away PostgreSQL
 databases. Run: ``bin/bench users_pages``.
 """
 import os
+import random
 import shutil
 import tempfile
 import time
@@ -31,6 +32,9 @@ from bench.common import save, table, wrk
 from tests.support import RedisServer
 
 AUTH_TYPE = "session_db_auth"
+QUERY_ROUNDS = 3
+RANDOM_GETS = 5000
+PAGE_CALLS = 200
 PAGE = 100
 REPEATS = 4
 SECONDS = 2
@@ -55,6 +59,91 @@ def middle_cursor(url: str, count: int) -> str:
     db.reset()
     db.configure(None)
     return cursor
+
+
+def percentiles(times: List[float]) -> Tuple[float, float]:
+    """Return the p50 and p99 of durations."""
+    times = sorted(times)
+    return times[len(times) // 2], times[int(len(times) * 0.99)]
+
+
+def timed_calls(call: Callable, arguments: list) -> Tuple[float, float]:
+    """Time one call per argument; return its p50 and p99."""
+    times = []
+    for argument in arguments:
+        started = time.perf_counter()
+        call(argument)
+        times.append(time.perf_counter() - started)
+    return percentiles(times)
+
+
+def measure_queries(small: Tuple[str, int], big: Tuple[str, int]
+                    ) -> List[list]:
+    """Time the model calls behind the requests in this process, at 1k
+    and 1M users, rounds alternating between the two databases.
+
+    In-process timings leave out the HTTP server, wrk and their
+    scheduling, the noisiest part on a loaded machine: what is left is
+    what the table's size can change (B-tree depth, page cache).
+    ``User.get`` reads random users (5,000 of them, most pages of the
+    1M table not yet in this connection's cache), unlike the
+    wrk rows, which read one user again and again.
+    """
+    from models import db
+    from models.user import User
+
+    found: dict = {}
+    inputs = []
+    for url, _count in (small, big):
+        db.configure(url)
+        with db.engine().connect() as conn:
+            ids = [row[0] for row in conn.exec_driver_sql(
+                "SELECT id FROM api_users")]
+        inputs.append((url, random.Random(7).choices(ids, k=RANDOM_GETS)))
+        db.reset()
+    for _round in range(QUERY_ROUNDS):
+        for index, (url, ids) in enumerate(inputs):
+            db.configure(url)
+            count = (small, big)[index][1]
+            key = middle_key(count)
+            checks = [
+                ("User.get(<random id>)", User.get, ids),
+                ("User.page(100) (first page)", lambda _: User.page(PAGE),
+                 range(PAGE_CALLS)),
+                ("User.page(100, <middle key>)",
+                 lambda _: User.page(PAGE, key), range(PAGE_CALLS))]
+            for what, call, arguments in checks:
+                call(arguments[0])
+                found.setdefault(what, ([], []))[index].append(
+                    timed_calls(call, arguments))
+            db.reset()
+    db.configure(None)
+    rows = []
+    for what, (low_runs, high_runs) in found.items():
+        low = [min(run[k] for run in low_runs) for k in (0, 1)]
+        high = [min(run[k] for run in high_runs) for k in (0, 1)]
+        ratios = [high[0] / low[0], high[1] / low[1]]
+        rows.append([what + ", in process",
+                     "{:.0f} / {:.0f}".format(low[0] * 1e6, low[1] * 1e6),
+                     "{:.0f} / {:.0f}".format(high[0] * 1e6, high[1] * 1e6),
+                     "{:.2f}x / {:.2f}x".format(*ratios)])
+    return rows
+
+
+def middle_key(count: int) -> tuple:
+    """Return the (created_at, id) key of the middle user of the
+    configured database."""
+    from sqlalchemy import select
+
+    from models import db
+    from models.user import User
+
+    table_ = User.__table__
+    with db.engine().connect() as conn:
+        row = conn.execute(select(table_.c.created_at, table_.c.id)
+                           .order_by(table_.c.created_at, table_.c.id)
+                           .offset(count // 2 - 1).limit(1)).first()
+    return tuple(row)
 
 
 def measure(small: Tuple[str, int], big: Tuple[str, int],
@@ -114,6 +203,8 @@ def scale(name: str, make_url: Callable[[], Tuple[str, Callable]],
         seed_users(small_url, SMALL, password_hash)
         insert_time = seed_users(big_url, BIG, password_hash)
         rows = measure((small_url, SMALL), (big_url, BIG), redis_url)
+        rows += [line + ["", ""] for line in measure_queries(
+            (small_url, SMALL), (big_url, BIG))]
     finally:
         drop_small()
         drop_big()
@@ -147,7 +238,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     text = table(
         "Users API: latency with 1,000 vs 1,000,000 users stored "
         "(anchor: the same request at 1,000 users, same run)",
-        ["measurement", "1k users p50 / p99 ms", "1M users p50 / p99 ms",
+        ["measurement", "1k users p50 / p99 (ms; µs in process)",
+         "1M users p50 / p99 (ms; µs in process)",
          "ratio p50 / p99", "target", "status"], rows)
     text += (
         "\nNotes: granian WSGI, 2 workers x 4 threads, AUTH_TYPE={}, seed "
@@ -156,8 +248,13 @@ def main(argv: Optional[List[str]] = None) -> None:
         "alternating ({} x {}s after a 1s warm-up), best p50 and p99 "
         "kept, in ms. Pages of {} users (about 20 KB of JSON). The "
         "middle page is the one after user {:,} of 1,000 / {:,} of "
-        "1,000,000.\n").format(AUTH_TYPE, EMAIL, REPEATS, SECONDS, PAGE,
-                               SMALL // 2, BIG // 2)
+        "1,000,000. Rows \"in process\": the model calls behind those "
+        "requests timed in the bench process (µs, best p50 and p99 of {} "
+        "rounds alternating between the databases; {:,} random ids for "
+        "User.get, {} calls per page), without the HTTP server and wrk: "
+        "what the table's size can change.\n").format(
+            AUTH_TYPE, EMAIL, REPEATS, SECONDS, PAGE, SMALL // 2, BIG // 2,
+            QUERY_ROUNDS, RANDOM_GETS, PAGE_CALLS)
     for name, seconds in inserts:
         text += ("Bulk insert of {:,} users ({}): {:.1f}s ({:,.0f} "
                  "rows/s).\n").format(BIG, name, seconds, BIG / seconds)

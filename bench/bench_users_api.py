@@ -32,7 +32,7 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
@@ -81,6 +81,8 @@ def seed_users(url: str, count: int, password_hash: str) -> float:
 
     Rows go in with SQLAlchemy Core executemany, in chunks, all with
     the same precomputed bcrypt hash; the bench user is the first row.
+    Creation times are a microsecond apart, in id order, so that both
+    the primary key and the (created_at, id) index grow at their end.
     """
     from sqlalchemy import insert
 
@@ -99,7 +101,8 @@ def seed_users(url: str, count: int, password_hash: str) -> float:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA cache_size=-262144")
         for start in range(0, count, CHUNK):
-            rows = [{"id": ids[number], "created_at": now,
+            rows = [{"id": ids[number],
+                     "created_at": now + timedelta(microseconds=number),
                      "updated_at": now,
                      "email": EMAIL if number == 0
                      else "user{}@bench.example".format(number),

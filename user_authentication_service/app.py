@@ -7,17 +7,15 @@ sessions live in the database, so any number of processes can serve.
 Settings and the two profiles (``APP_PROFILE=seed|production``) are in
 settings.py; docs/user-authentication-service.md explains them.
 """
+import functools
 import json
 import os
 import sys
-from typing import Optional
+from typing import Callable, Optional
 from urllib.parse import parse_qsl
 
 from flask import Flask, Response, abort, current_app, jsonify
 from flask import redirect, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from limits.errors import StorageError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
@@ -28,9 +26,11 @@ from auth import (Auth, InvalidEmail, InvalidPassword, UnknownEmail,
 from http_common.api_docs import register_api_docs
 from http_common.bounded_request import (BoundedRequest,
                                          refuse_oversized_body)
+from http_common.rate_limits import (KeyedLimit, PasswordBackoff,
+                                     StorageDown, open_storage)
 from service_openapi import describe
-from throttle import AccountBackoff
 
+NAMESPACE = "auth_service"
 MAX_FIELD_CHARS = 1024
 MAX_CONTENT_LENGTH = 16 * 1024
 UNSAFE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
@@ -199,24 +199,25 @@ def _account(email: str) -> str:
 def login() -> Response:
     """POST /sessions: check the credentials and set the session cookie.
 
-    An account in back-off after repeated failures answers 429 without
-    a password check; a session the request carried ends (rotation).
+    A check of an account (from this address) in back-off after
+    repeated failures answers 429 without a password check; a session
+    the request carried ends (rotation).
     """
     fields = _body_fields()
     email, password = _field(fields, "email"), _field(fields, "password")
     auth = _auth()
     backoff = current_app.extensions["backoff"]
-    account = _account(email)
-    failures, wait = backoff.check(account)
-    if wait > 0:
+    account, address = _account(email), _address()
+    wait, failures = backoff.check(account, address)
+    if wait is not None:
         response = _error(429, "too many failed logins, retry later")
-        response.headers["Retry-After"] = str(int(wait) + 1)
+        response.headers["Retry-After"] = str(wait)
         return response
     user = auth.check_login(email, password)
     if user is None:
-        backoff.failed(account)
+        backoff.failed(account, address)
         abort(401)
-    backoff.succeeded(account, failures)
+    backoff.succeeded(account, address, failures)
     auth.end_session(_session_cookie())
     session_id = auth.create_session(user.email)
     if session_id is None:
@@ -263,7 +264,7 @@ def get_reset_password_token() -> Response:
             return _error(400, str(err))
         # Past the per-account limit the answer is the same, but no
         # e-mail goes out: one mailbox cannot be flooded.
-        if current_app.extensions["backoff"].may_mail(account):
+        if current_app.extensions["mail_limit"].allow(account):
             _auth().request_password_reset(account)
         return jsonify({"email": email.strip(), "message": RESET_SENT})
     try:
@@ -311,27 +312,55 @@ def _limiter_error(error: Exception) -> Response:
     return _error(503, "rate limit storage unavailable")
 
 
-def _register_routes(app: Flask, limiter: Limiter) -> None:
-    """Add the routes, with rate limits on login, registration and reset."""
+def _address() -> str:
+    """Return the client address limits count for (REMOTE_ADDR)."""
+    return request.remote_addr or "-"
+
+
+def _limited(limit: KeyedLimit, view: Callable[[], Response]
+             ) -> Callable[[], Response]:
+    """Wrap a view: count each request per client address first, and
+    answer 429 JSON (with Retry-After) past the limit."""
+    @functools.wraps(view)
+    def checked() -> Response:
+        """Run the view if the client address is within the limit."""
+        address = _address()
+        if not limit.allow(address):
+            response = _error(429, "Too Many Requests")
+            response.headers["Retry-After"] = str(limit.retry_after(address))
+            return response
+        return view()
+    return checked
+
+
+def _register_routes(app: Flask, storage: object) -> None:
+    """Add the routes, with rate limits on login, registration and reset
+    (per client address; POST and PUT /reset_password share one)."""
     config = app.config
-    register = limiter.limit(lambda: config["RATELIMIT_REGISTER"])
-    log_in = limiter.limit(lambda: config["RATELIMIT_LOGIN"])
-    reset = limiter.shared_limit(lambda: config["RATELIMIT_RESET"],
-                                 scope="reset_password")
+
+    def limit(name: str, setting: str) -> KeyedLimit:
+        """Return the per-address limit of a setting."""
+        return KeyedLimit(storage, NAMESPACE, name, config[setting])
+
+    register = limit("register", "RATELIMIT_REGISTER")
+    log_in = limit("login", "RATELIMIT_LOGIN")
+    reset = limit("reset_password", "RATELIMIT_RESET")
     app.add_url_rule("/", view_func=index, methods=["GET"])
-    app.add_url_rule("/users", view_func=register(users), methods=["POST"])
-    app.add_url_rule("/sessions", view_func=log_in(login), methods=["POST"])
+    app.add_url_rule("/users", view_func=_limited(register, users),
+                     methods=["POST"])
+    app.add_url_rule("/sessions", view_func=_limited(log_in, login),
+                     methods=["POST"])
     app.add_url_rule("/sessions", view_func=logout, methods=["DELETE"])
     app.add_url_rule("/profile", view_func=profile, methods=["GET"])
     app.add_url_rule("/reset_password", methods=["POST"],
-                     view_func=reset(get_reset_password_token))
+                     view_func=_limited(reset, get_reset_password_token))
     app.add_url_rule("/reset_password", methods=["PUT"],
-                     view_func=reset(update_password))
+                     view_func=_limited(reset, update_password))
 
 
 def create_app(config: Optional[dict] = None,
                auth: Optional[Auth] = None) -> Flask:
-    """Build the app: settings, ``Auth``, rate limiter, routes, errors."""
+    """Build the app: settings, ``Auth``, rate limits, routes, errors."""
     config = load_config(config)
     # No static files: no /static/<filename> route.
     app = Flask(__name__, static_folder=None)
@@ -345,17 +374,18 @@ def create_app(config: Optional[dict] = None,
     app.after_request(_secure_headers)
     app.json.sort_keys = False
     app.extensions["auth"] = auth or Auth(config=config)
-    storage = config["RATELIMIT_STORAGE_URI"]
-    app.extensions["backoff"] = AccountBackoff(
-        storage, config["LOGIN_BACKOFF_AFTER"], config["LOGIN_BACKOFF_MAX"],
-        config["RATELIMIT_RESET_MAILS"])
-    limiter = Limiter(get_remote_address, app=app, storage_uri=storage,
-                      swallow_errors=False)
-    _register_routes(app, limiter)
+    # One storage for every limit (http_common.rate_limits).
+    storage = open_storage(config["RATELIMIT_STORAGE_URI"])
+    app.extensions["backoff"] = PasswordBackoff(
+        storage, NAMESPACE, config["LOGIN_BACKOFF_AFTER"],
+        pair_cap=config["LOGIN_BACKOFF_MAX"])
+    app.extensions["mail_limit"] = KeyedLimit(
+        storage, NAMESPACE, "reset_mails", config["RATELIMIT_RESET_MAILS"])
+    _register_routes(app, storage)
     register_api_docs(app, "", describe())
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DBAPIError, _database_error)
-    app.register_error_handler(StorageError, _limiter_error)
+    app.register_error_handler(StorageDown, _limiter_error)
     app.register_error_handler(RedisError, _limiter_error)
     return app
 

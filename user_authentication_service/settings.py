@@ -12,7 +12,7 @@ import os
 import re
 from typing import Any, Callable, Optional
 
-import limits
+from http_common.rate_limits import parse_limits
 
 PROFILES = ("seed", "production")
 COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")
@@ -105,9 +105,10 @@ def _seconds(name: str, value: Any) -> float:
 
 
 def _rate(name: str, value: Any) -> str:
-    """Accept a rate limit such as '60/minute' (several with ';')."""
+    """Accept a rate limit such as '60/minute' (several with ';'), or
+    'off' (http_common.rate_limits.parse_limits)."""
     try:
-        limits.parse_many(str(value))
+        parse_limits(str(value))
     except ValueError:
         raise ConfigError("{} is not a rate limit such as '60/minute': "
                           "{!r}".format(name, value)) from None

@@ -8,9 +8,10 @@ and read in short transactions that are safe across threads and processes.
 """
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Iterable, List, Optional, TypeVar
+from typing import Any, Iterable, List, Optional, Tuple, TypeVar
 
-from sqlalchemy import DateTime, String, bindparam, delete, func, select
+from sqlalchemy import (DateTime, String, bindparam, delete, func, select,
+                        tuple_)
 from sqlalchemy.orm import (DeclarativeBase, Mapped, mapped_column,
                             make_transient_to_detached)
 from sqlalchemy.types import TypeDecorator
@@ -239,6 +240,30 @@ class Base(Model):
     def all(cls: type[T]) -> Iterable[T]:
         """Return every stored object of this class, oldest first."""
         return cls.search()
+
+    @classmethod
+    def page(cls: type[T], limit: int,
+             after: Optional[Tuple[datetime, str]] = None
+             ) -> Tuple[List[T], bool]:
+        """Return up to ``limit`` objects in (created_at, id) order,
+        those after the ``(created_at, id)`` key ``after`` when given,
+        and whether more objects follow.
+
+        Keyset pagination: the database seeks the key in the
+        (created_at, id) index, so a deep page costs what the first
+        one does (no OFFSET that reads and drops the rows before it).
+        """
+        table = cls.__table__
+        key = tuple_(table.c.created_at, table.c.id)
+        query = select(table).order_by(table.c.created_at, table.c.id)
+        if after is not None:
+            query = query.where(key > tuple_(
+                bindparam("after_created", after[0],
+                          type_=table.c.created_at.type),
+                bindparam("after_id", after[1], type_=table.c.id.type)))
+        with db.session() as session:
+            rows = session.execute(query.limit(limit + 1)).all()
+        return [cls.from_row(row) for row in rows[:limit]], len(rows) > limit
 
     @classmethod
     def get(cls: type[T], id: str) -> Optional[T]:

@@ -3,7 +3,8 @@
 import os
 from typing import Optional
 
-from sqlalchemy import Boolean, String, delete, false, func, select
+from sqlalchemy import (Boolean, Index, String, delete, false, func,
+                        select)
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from http_common import passwords
@@ -108,6 +109,9 @@ class User(Base):
     """A user of the API; its clear password is never stored."""
 
     __tablename__ = "api_users"
+    # The order of the list's pages (created_at, id): see Base.page.
+    __table_args__ = (Index("ix_api_users_created_at_id", "created_at",
+                            "id"),)
 
     email: Mapped[Optional[str]] = mapped_column(
         String(254), unique=True, index=True)

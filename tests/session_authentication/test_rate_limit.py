@@ -19,6 +19,7 @@ def test_fourth_login_in_a_minute_is_429(start_api: Callable,
     assert first.status_code == 200
     refused = api.login(EMAIL, PASSWORD)
     assert_json_error(refused, 429, "Too Many Requests")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
     assert "_my_session_id" not in refused.cookies
     assert_json_error(api.login(EMAIL, PASSWORD), 429)
     cookies = {"_my_session_id": first.cookies["_my_session_id"]}
@@ -49,3 +50,21 @@ def test_limit_shared_by_workers_through_redis(
     make_user(EMAIL, PASSWORD)
     statuses = [api.login(EMAIL, "wrong").status_code for _ in range(6)]
     assert statuses == [401, 401, 401, 429, 429, 429]
+
+
+def test_limit_storage_down_fails_closed_then_recovers(
+        start_api: Callable, make_user: Callable,
+        redis_server_factory: Callable) -> None:
+    """With its Redis storage down, login answers 503 JSON (no password
+    check, no unlimited guessing), and works again once Redis is back."""
+    redis = redis_server_factory()
+    api = start_api("session_db_auth", LOGIN_RATE_LIMIT="30/minute",
+                    RATELIMIT_STORAGE_URI=redis.url)
+    make_user(EMAIL, PASSWORD)
+    assert api.login(EMAIL, PASSWORD).status_code == 200
+    redis.stop()
+    for password in ("wrong", PASSWORD):
+        assert_json_error(api.login(EMAIL, password), 503,
+                          "Service Unavailable")
+    redis.start()
+    assert api.login(EMAIL, PASSWORD).status_code == 200

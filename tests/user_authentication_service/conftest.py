@@ -25,7 +25,7 @@ from tests.support import PYTHON, ROOT, ServerProcess, base_env, http_get_ok
 APP_DIR = ROOT / "user_authentication_service"
 GRANIAN = str(Path(PYTHON).parent / "granian")
 SERVICE_MODULES = ("user", "db", "auth", "app", "settings",
-                   "records", "throttle", "mailer")
+                   "records", "mailer")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -18,10 +18,10 @@ from werkzeug.exceptions import HTTPException
 from api.v1 import openapi
 from api.v1.auth.registry import UnknownAuthType, build_auth
 from api.v1.config import ConfigError, Settings
-from api.v1.rate_limit import RateLimit
 from api.v1.views import app_views
 from api.v1.views.validation import ApiRequest, refuse_oversized_body
 from http_common.api_docs import register_api_docs
+from http_common.rate_limits import KeyedLimit, StorageDown, open_storage
 from models import db
 
 # The documentation routes (the OpenAPI description, the Swagger UI page
@@ -154,8 +154,9 @@ def create_app(config: Optional[Mapping] = None) -> Flask:
     except UnknownAuthType as err:
         raise ConfigError(str(err))
     try:
-        app.extensions["login_limiter"] = RateLimit(
-            "login", settings.login_rate_limit, settings.rate_limit_storage)
+        app.extensions["login_limiter"] = KeyedLimit(
+            open_storage(settings.rate_limit_storage), "users_api",
+            "login", settings.login_rate_limit)
     except Exception as err:
         raise ConfigError("LOGIN_RATE_LIMIT {!r} or RATELIMIT_STORAGE_URI "
                           "{!r}: {}".format(settings.login_rate_limit,
@@ -176,6 +177,7 @@ def create_app(config: Optional[Mapping] = None) -> Flask:
     app.after_request(secure_headers)
     app.register_error_handler(HTTPException, handle_http_error)
     for error in (OperationalError, TimeoutError, db.StorageError,
+                  StorageDown,
                   redis.exceptions.ConnectionError,
                   redis.exceptions.TimeoutError):
         app.register_error_handler(error, handle_unavailable)

@@ -12,6 +12,7 @@ seeds' transcripts validate against it. A new route must be added here.
 """
 from typing import Optional
 
+from api.v1.views.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from http_common.api_docs import docs_paths
 
 PREFIX = "/api/v1"
@@ -56,6 +57,30 @@ BAD_BODY = _error("\"Wrong format\" (not a JSON object, a field of the "
                   "wrong type or too long), \"email missing\", "
                   "\"password missing\" or \"Can't create User: "
                   "<reason>\".")
+BAD_PAGE = _error("A limit that is not an integer from 1 to {} or an "
+                  "after that is not a cursor of this list."
+                  .format(MAX_LIMIT))
+PAGES_DESCRIPTION = (
+    "Keyset pagination: `limit` users per page, in (created_at, id) "
+    "order, from after the key `after` (an opaque cursor taken from the "
+    "`Link` header of the previous page). While more users follow, the "
+    "answer carries `Link: </api/v1/users?limit=N&after=CURSOR>; "
+    "rel=\"next\"` (RFC 8288); the last page has none. Without "
+    "either parameter the seed profile answers every user (the seed's "
+    "list) and production the first {} (admins only).".format(
+        DEFAULT_LIMIT))
+PAGE_PARAMETERS = [
+    {"name": "limit", "in": "query", "required": False,
+     "description": "Users per page (default {}).".format(DEFAULT_LIMIT),
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
+    {"name": "after", "in": "query", "required": False,
+     "description": "The cursor of the `Link: rel=\"next\"` header of "
+                    "the previous page.",
+     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,200}$"}}]
+NEXT_LINK = {
+    "description": "`<...?limit=N&after=CURSOR>; rel=\"next\"` while "
+                   "more users follow (RFC 8288).",
+    "schema": {"type": "string"}}
 USER_ID = {"name": "user_id", "in": "path", "required": True,
            "description": "A user's id, or \"me\": the authenticated user.",
            "schema": {"type": "string"}}
@@ -184,10 +209,16 @@ def _paths(auth_type: Optional[str]) -> dict:
         p + "/users": {
             "get": _protected({
                 "operationId": "list_users", "tags": ["users"],
-                "summary": "List every user",
+                "summary": "List the users, whole or by pages",
+                "description": PAGES_DESCRIPTION,
+                "parameters": PAGE_PARAMETERS,
                 "responses": {
-                    "200": _json("Every user.", {
-                        "type": "array", "items": _ref("User")}),
+                    "200": _json("The users in (created_at, id) order: "
+                                 "every one, or a page.", {
+                                     "type": "array",
+                                     "items": _ref("User")},
+                                 headers={"Link": NEXT_LINK}),
+                    "400": BAD_PAGE,
                     "503": UNAVAILABLE}}, auth_type),
             "post": _protected({
                 "operationId": "create_user", "tags": ["users"],

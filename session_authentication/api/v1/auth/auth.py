@@ -8,8 +8,10 @@ from flask import Request
 from werkzeug.exceptions import TooManyRequests
 
 from api.v1.config import Settings, env_session_name
-from api.v1.rate_limit import RateLimit
-from api.v1.throttle import PasswordThrottle, account_of
+from http_common.rate_limits import (KeyedLimit, PasswordBackoff,
+                                     account_key, open_storage)
+
+NAMESPACE = "users_api"
 
 User = TypeVar("User")
 A = TypeVar("A", bound="Auth")
@@ -38,10 +40,11 @@ class Auth:
         self.session_name = session_name or env_session_name()
 
     settings: Optional[Settings] = None
-    # Password checks of HTTP requests: back-off per account and
-    # (account, address), failures limited per address.
-    throttle: Optional[PasswordThrottle] = None
-    address_failures: Optional[RateLimit] = None
+    # Password checks of HTTP requests (http_common.rate_limits):
+    # back-off per account and (account, address), failures limited
+    # per address.
+    throttle: Optional[PasswordBackoff] = None
+    address_failures: Optional[KeyedLimit] = None
 
     @classmethod
     def from_settings(cls: type[A], settings: Settings) -> A:
@@ -54,29 +57,38 @@ class Auth:
         """Take the policy of the app's settings (profile, timeouts):
         each mechanism reads what concerns it."""
         self.settings = settings
-        self.throttle = PasswordThrottle(settings.rate_limit_storage,
-                                         settings.account_failure_limit)
-        self.address_failures = RateLimit(
-            "password_failures", settings.login_rate_limit,
-            settings.rate_limit_storage)
+        storage = open_storage(settings.rate_limit_storage)
+        self.throttle = PasswordBackoff(storage, NAMESPACE,
+                                        settings.account_failure_limit)
+        self.address_failures = KeyedLimit(
+            storage, NAMESPACE, "password_failures",
+            settings.login_rate_limit)
 
-    def throttle_check(self, email: str, address: str) -> None:
+    def throttle_check(self, email: str, address: str) -> int:
         """Raise 429 (with Retry-After) when a password check for this
         account from this address must wait, or when the address has
-        failed too often."""
+        failed too often; else return the pair's failures so far (for
+        ``throttle_succeeded``)."""
         if self.throttle is None:
-            return
-        wait = self.throttle.wait(account_of(email), address)
+            return 0
+        wait, failures = self.throttle.check(account_key(email), address)
         if wait is None and self.address_failures.blocked(address):
-            wait = 60
+            wait = self.address_failures.retry_after(address)
         if wait is not None:
             raise TooManyRequests(retry_after=wait)
+        return failures
 
     def throttle_failed(self, email: str, address: str) -> None:
         """Count a failed password check of an HTTP request."""
         if self.throttle is not None:
-            self.throttle.failed(account_of(email), address)
+            self.throttle.failed(account_key(email), address)
             self.address_failures.allow(address)
+
+    def throttle_succeeded(self, email: str, address: str,
+                           failures: Optional[int] = None) -> None:
+        """Clear the pair's failures after a right password."""
+        if self.throttle is not None:
+            self.throttle.succeeded(account_key(email), address, failures)
 
     def require_auth(self, path: str, excluded_paths: List[str]) -> bool:
         """Tell whether a path needs authentication.

@@ -21,7 +21,6 @@ from typing import Optional, Tuple
 from flask import Request
 
 from api.v1.auth.auth import Auth
-from api.v1.throttle import account_of
 from models.user import User, burn_password_check
 
 
@@ -121,8 +120,9 @@ class BasicAuth(Auth):
             digest = self.verified.digest(user.id, pwd)
             if self.verified.accepts(digest, user.password):
                 return user
+        failures = None
         if address is not None:
-            self.throttle_check(email, address)
+            failures = self.throttle_check(email, address)
         if user is None or user.password is None:
             burn_password_check(pwd)
             user = None
@@ -133,7 +133,7 @@ class BasicAuth(Auth):
                 self.throttle_failed(email, address)
             return None
         if address is not None:
-            self.throttle.succeeded(account_of(email), address)
+            self.throttle_succeeded(email, address, failures)
         user.rehash_password(pwd)
         self.verified.remember(digest, user.password)
         return user

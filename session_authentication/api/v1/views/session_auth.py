@@ -5,7 +5,6 @@ from typing import Optional, Tuple
 
 from flask import Response, abort, current_app, jsonify, request
 
-from api.v1.throttle import account_of
 from api.v1.views import app_views
 from models.user import User, burn_password_check
 
@@ -51,15 +50,17 @@ def session_login() -> Tuple[Response, int]:
     limiter = current_app.extensions["login_limiter"]
     address = request.remote_addr or "-"
     if not limiter.allow(address):
-        return jsonify({"error": "Too Many Requests"}), 429
+        return jsonify({"error": "Too Many Requests"}), 429, {
+            "Retry-After": str(limiter.retry_after(address))}
     email = _form_value("email")
     if not email:
         return jsonify({"error": "email missing"}), 400
     password = _form_value("password")
     if not password:
         return jsonify({"error": "password missing"}), 400
+    failures = None
     if auth is not None:
-        auth.throttle_check(email, address)
+        failures = auth.throttle_check(email, address)
     user = User.find_by_email(email)
     if user is None:
         burn_password_check(password)
@@ -74,8 +75,8 @@ def session_login() -> Tuple[Response, int]:
         if settings.production:
             return jsonify(GENERIC_FAILURE[0]), GENERIC_FAILURE[1]
         return jsonify({"error": "wrong password"}), 401
-    if auth is not None and auth.throttle is not None:
-        auth.throttle.succeeded(account_of(email), address)
+    if auth is not None:
+        auth.throttle_succeeded(email, address, failures)
     user.rehash_password(password)
     if not hasattr(auth, "create_session"):
         abort(404)

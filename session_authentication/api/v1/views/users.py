@@ -7,13 +7,14 @@ authorize: a user reads, changes and deletes only itself; an admin
 (``bin/users admin EMAIL``) manages everyone; only an admin creates
 users, unless OPEN_SIGNUP lets anyone sign up.
 """
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 from flask import Response, abort, current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.v1.views import app_views
+from api.v1.views.pagination import BadPage, next_link, page_request
 from api.v1.views.validation import (email_problem, json_object,
                                      password_problem, text_fields)
 from models.user import PasswordTooLong, User
@@ -63,11 +64,29 @@ def _written_user(user_id: str) -> User:
 
 
 @app_views.route("/users", methods=["GET"], strict_slashes=False)
-def view_all_users() -> Response:
-    """Return every User as a JSON list (production: admins only)."""
+def view_all_users() -> Union[Response, Tuple[Response, int]]:
+    """Return the Users as a JSON list (production: admins only).
+
+    ``?limit=N&after=<cursor>`` gives one page in (created_at, id)
+    order, with a ``Link: <...>; rel="next"`` header while more users
+    follow. Without them the seed profile answers the whole list, as
+    the seed does; production answers the first page.
+    """
     if _production() and not _is_admin():
         abort(403)
-    return jsonify([user.to_json() for user in User.all()])
+    try:
+        wanted = page_request(request.args, _production())
+    except BadPage as err:
+        return jsonify({"error": str(err)}), 400
+    if wanted is None:
+        return jsonify([user.to_json() for user in User.all()])
+    limit, after = wanted
+    users, more = User.page(limit, after)
+    response = jsonify([user.to_json() for user in users])
+    if more:
+        response.headers["Link"] = next_link(request.path, limit,
+                                              users[-1])
+    return response
 
 
 @app_views.route("/users/<user_id>", methods=["GET"], strict_slashes=False)

@@ -26,6 +26,17 @@ from api.v1.config import Settings, env_redis_url
 KEY_PREFIX = "users_api:session:"
 USER_SESSIONS_PREFIX = "users_api:user_sessions:"
 MAX_KEPT_CONNECTIONS = 4
+# KEYS[1] session key; ARGV[1] prefix of the users' sets, ARGV[2] the
+# session's storage key: delete the session and its entry in its user's
+# set in one step.
+END = """
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+redis.call('DEL', KEYS[1])
+local user_id = string.match(value, '^[^|]*')
+redis.call('SREM', ARGV[1] .. user_id, ARGV[2])
+return 1
+"""
 # KEYS[1] session key; ARGV: idle timeout, lifetime (0: none), now.
 # Returns the stored value and refreshes the idle TTL, or nil.
 TOUCH = """
@@ -62,6 +73,7 @@ class SessionRedisAuth(SessionExpAuth):
             socket_connect_timeout=2, health_check_interval=30,
             decode_responses=True)
         self._kept: list = []
+        self._end_script = self.redis.register_script(END)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SessionRedisAuth":
@@ -108,13 +120,10 @@ class SessionRedisAuth(SessionExpAuth):
         return None if value is None else _parse(value)
 
     def _delete_session(self, session_id: str) -> None:
-        """Delete the session's key and its entry in the user's set."""
-        with self.redis.pipeline() as pipe:
-            pipe.get(self.key(session_id))
-            pipe.delete(self.key(session_id))
-            value = pipe.execute()[0]
-        if value is not None:
-            self.redis.srem(self.user_key(_parse(value)[0]), session_id)
+        """Delete the session's key and its entry in the user's set, at
+        once (one script: a crash cannot leave one without the other)."""
+        self._end_script(keys=[self.key(session_id)],
+                         args=[USER_SESSIONS_PREFIX, session_id])
 
     def _delete_user_sessions(self, user_id: str) -> None:
         """Delete every session key of a user, and the user's set."""

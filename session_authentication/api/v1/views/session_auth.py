@@ -81,10 +81,12 @@ def session_login() -> Tuple[Response, int]:
     if not hasattr(auth, "create_session"):
         abort(404)
     # A fresh session per login; the one the request carried ends.
-    auth.destroy_session(request)
+    # The new session is stored before the old one ends: a store that
+    # fails in between leaves the client's current session working.
     session_id = auth.create_session(user.id)
     if session_id is None:
         abort(503)
+    auth.destroy_session(request)
     response = jsonify(user.to_json())
     response.set_cookie(auth.session_name, session_id, **cookie_options(auth))
     return response, 200

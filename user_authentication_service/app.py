@@ -352,7 +352,7 @@ def create_app(config: Optional[dict] = None,
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage,
                       swallow_errors=False)
     _register_routes(app, limiter)
-    register_api_docs(app, "", describe())
+    register_api_docs(app, "", describe(config["SESSION_COOKIE_NAME"]))
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DBAPIError, _database_error)
     app.register_error_handler(StorageError, _limiter_error)

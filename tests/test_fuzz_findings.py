@@ -29,3 +29,21 @@ def test_ending_a_session_by_a_non_ascii_handle_is_a_404(
         assert answer.status_code == 404, answer.text
         assert answer.json() == {"error": "Not found"}
     assert auth.valid()
+
+
+def test_kue_api_refuses_deep_json_with_a_400(
+        start_app: Callable[[str], LiveApp]) -> None:
+    """POST /job with JSON nested 5,000 deep: 400 JSON (was a 500, a
+    RecursionError); an over-limit chunked body: 413 JSON."""
+    app = start_app("kue")
+    deep = b"[" * 5000 + b"]" * 5000
+    answer = requests.post(app.url + "/job", data=deep, timeout=30,
+                           headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json() == {"error": "the body is not valid JSON"}
+    chunks = (b"[" + b"1," * 1024 * 1024 + b"1]" for _ in range(1))
+    answer = requests.post(app.url + "/job", data=chunks, timeout=30,
+                           headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413, answer.text
+    assert answer.json() == {"error": "Request Entity Too Large"}
+    assert requests.get(app.url + "/stats", timeout=30).status_code == 200

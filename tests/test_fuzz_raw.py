@@ -19,7 +19,7 @@ from tests.live_apps import KINDS, LiveApp
 
 # Per kind: a route that reads a body, and one that needs a cookie.
 BODY_ROUTE = {"auth_service": "/sessions", "stock": "/list_products",
-              "seat": "/reserve_seat"}
+              "seat": "/reserve_seat", "kue": "/job"}
 API_BODY_ROUTE = "/api/v1/users"
 DEEP = 5000
 
@@ -137,5 +137,5 @@ def test_malformed_input_never_gets_a_5xx(
             failures.append((status, data[:120]))
     assert failures == []
     assert send(app.server.port, b"GET " + app.prefix.encode()
-                + b"/openapi.json HTTP/1.1\r\nHost: x\r\n"
+                + b"/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 b"Connection: close\r\n\r\n") == 200

@@ -9,9 +9,10 @@ from typing import Callable
 
 import pytest
 import requests
+import schemathesis
 
 from tests.live_apps import LiveApp
-from tests.test_fuzz_apps import Credentials
+from tests.test_fuzz_apps import Credentials, call
 
 
 @pytest.mark.parametrize("kind", ["users_api:session_db_auth",
@@ -47,3 +48,22 @@ def test_kue_api_refuses_deep_json_with_a_400(
     assert answer.status_code == 413, answer.text
     assert answer.json() == {"error": "Request Entity Too Large"}
     assert requests.get(app.url + "/stats", timeout=30).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["users_api:session_db_auth:production",
+                                  "auth_service:production"])
+def test_a_logout_case_does_not_end_the_fuzz_users_run(
+        start_app: Callable[[str], LiveApp], kind: str) -> None:
+    """Once a fuzz case logs the fuzz user out, the next cases are
+    authenticated again (they all got 403 before)."""
+    app = start_app(kind)
+    auth = Credentials(app)
+    schema = schemathesis.openapi.from_url(
+        app.url + app.prefix + "/openapi.json")
+    path = "/auth_session/logout" if app.prefix else "/sessions"
+    old = dict(auth.cookies)
+    response = call(app, schema[app.prefix + path]["DELETE"].Case(), auth)
+    assert response.status_code in (200, 302), response.text
+    assert requests.get(app.url + auth.probe_path, cookies=old,
+                        timeout=30).status_code in (401, 403)
+    assert auth.cookies != old and auth.valid()

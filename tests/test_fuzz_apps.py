@@ -2,15 +2,17 @@
 """Schemathesis against live servers of every HTTP app, from the
 descriptions they serve.
 
-Per app (users API under basic_auth, session_auth and session_db_auth;
-auth service; stock app; seat app): every operation with positive and
+Per app (users API under basic_auth, session_auth and session_db_auth,
+and under basic_auth and session_db_auth in the production profile;
+auth service in both profiles; stock app; seat app; Kue JSON API, no
+worker running): every operation with positive and
 negative generated data, then a stateful run following the
 descriptions' links (create a user, then read, update or delete it),
 and, for the auth service, register, log in, profile and log out in
 order. Checks: no 5xx and conformance of every answer (status code,
 content type, headers, body schema). Authenticated apps get a stored
-user's credentials. The number of requests sent per app is printed at
-the end of the run.
+user's credentials, kept valid through the run (``Credentials``). The
+number of requests sent per app is printed at the end of the run.
 
 Bounded: FUZZ_EXAMPLES (default 10) examples per operation and mode,
 and as many stateful scenarios; ``FUZZ_EXAMPLES=100 bin/test

@@ -119,7 +119,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
                 "; fuzz user logged in {} times".format(logins)
                 if logins else "") + (
                 "; stored {} times".format(fuzz.RESTORES[kind])
-                if getattr(fuzz, "RESTORES", {}).get(kind) else ""))
+                if getattr(fuzz, "RESTORES", {}).get(kind) else "") + (
+                "; scenarios cut short (server state moved on)"
+                if getattr(fuzz, "STATEFUL_CUT", {}).get(kind) else ""))
         terminalreporter.write_line("total: {}".format(
             sum(fuzz.REQUESTS.values())))
     left = config.stash.get(LEFTOVERS, [])

@@ -10,7 +10,9 @@ Kue's routes and JSON shapes (lib/http/routes/json.js): ``GET /stats``,
 ``GET /jobs/:type/:state/stats``, ``POST /job``,
 ``PUT /job/:id/state/:state``, ``PUT /job/:id/priority/:priority``,
 ``DELETE /job/:id``; plus ``GET /stats/types`` (counts per type and
-state) for the dashboard, served at ``/``. An ``:id`` is a job id, or
+state) for the dashboard, served at ``/``, and the OpenAPI description
+(kue_openapi.py) at ``/openapi.json`` with its Swagger UI page at
+``/docs``. An ``:id`` is a job id, or
 ``TYPE:ID`` where ids of several types collide. Bad input answers 400,
 a missing job 404, a Redis outage 503, always JSON ``{"error": ...}``.
 
@@ -32,9 +34,13 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import BaseConverter
 
+from http_common.api_docs import register_api_docs
+from http_common.bounded_request import (BoundedRequest,
+                                         refuse_oversized_body)
 from json_errors import register_json_errors
 from kue import Queue, QueueError, QueueUnavailable, create_queue
 from kue_jobs import STATES
+from kue_openapi import kue_description
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -172,6 +178,9 @@ def create_app(config: Optional[dict] = None) -> Flask:
     ``KUE_UI_PASSWORD``; the environment gives the latter two otherwise.
     """
     app = Flask(__name__, static_folder=str(UI_FOLDER), static_url_path="")
+    # Bodies over MAX_CONTENT_LENGTH (sized or chunked): 413; JSON nested
+    # too deeply: 400, not a RecursionError's 500.
+    app.request_class = BoundedRequest
     app.url_map.converters["span"] = RangeConverter
     app.url_map.merge_slashes = False
     app.config.update(KUE_UI_PASSWORD=os.environ.get("KUE_UI_PASSWORD", ""),
@@ -180,6 +189,8 @@ def create_app(config: Optional[dict] = None) -> Flask:
     app.config.update(config or {})
     queue = app.config["QUEUE"] or create_queue(app.config["REDIS_URL"])
     register_json_errors(app, QueueUnavailable)
+    register_api_docs(app, "", kue_description())
+    app.before_request(refuse_oversized_body)
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> ResponseReturnValue:

@@ -109,9 +109,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
         terminalreporter.write_sep("-", "fuzz requests sent per app")
         for kind, count in sorted(fuzz.REQUESTS.items()):
             stateful = getattr(fuzz, "STATEFUL_REQUESTS", {}).get(kind)
-            terminalreporter.write_line("{}: {}{}".format(
+            statuses = getattr(fuzz, "STATUSES", {}).get(kind)
+            logins = getattr(fuzz, "LOGINS", {}).get(kind)
+            terminalreporter.write_line("{}: {}{}{}{}".format(
                 kind, count, " ({} in stateful scenarios)".format(stateful)
-                if stateful else ""))
+                if stateful else "", "; answers 2xx {}, 401/403 {}".format(
+                    sum(n for code, n in statuses.items() if code < 300),
+                    statuses[401] + statuses[403]) if statuses else "",
+                "; fuzz user logged in {} times".format(logins)
+                if logins else "") + (
+                "; stored {} times".format(fuzz.RESTORES[kind])
+                if getattr(fuzz, "RESTORES", {}).get(kind) else "") + (
+                "; scenarios cut short (server state moved on)"
+                if getattr(fuzz, "STATEFUL_CUT", {}).get(kind) else ""))
         terminalreporter.write_line("total: {}".format(
             sum(fuzz.REQUESTS.values())))
     left = config.stash.get(LEFTOVERS, [])

@@ -83,10 +83,13 @@ class Exchange:
 
 def find_operation(description: dict, method: str, path: str) -> tuple:
     """Return (path template, path item, operation or None) for a
-    concrete path; routes are slash tolerant (/status == /status/)."""
+    concrete path; routes are slash tolerant (/status == /status/).
+    Templates with fewer parameters match first, as OpenAPI says
+    (/jobs/{type}/{state}/stats before /jobs/{type}/{state}/{span})."""
     if path != "/" and path.endswith("/"):
         path = path[:-1]
-    for template, item in description["paths"].items():
+    for template, item in sorted(description["paths"].items(),
+                                 key=lambda pair: pair[0].count("{")):
         pattern = re.escape(template)
         pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
         if re.fullmatch(pattern, path):

@@ -20,6 +20,8 @@ EXPECTED = {
     "auth_service": ["/sessions", "/reset_password", "/profile"],
     "stock": ["/list_products/{item_id}", "/reserve_product/{item_id}"],
     "seat": ["/available_seats", "/reserve_seat", "/process"],
+    "kue": ["/stats", "/job/{ref}", "/jobs/{job_type}/{state}/{span}",
+            "/job"],
 }
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 

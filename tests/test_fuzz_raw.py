@@ -19,16 +19,16 @@ from tests.live_apps import KINDS, LiveApp
 
 # Per kind: a route that reads a body, and one that needs a cookie.
 BODY_ROUTE = {"auth_service": "/sessions", "stock": "/list_products",
-              "seat": "/reserve_seat"}
+              "seat": "/reserve_seat", "kue": "/job"}
 API_BODY_ROUTE = "/api/v1/users"
-COOKIE = {"auth_service": "session_id"}
 DEEP = 5000
 
 
 def raw_requests(app: LiveApp) -> Iterator[bytes]:
     """Yield raw HTTP/1.1 requests, each closing its connection."""
     prefix = app.prefix
-    body_route = API_BODY_ROUTE if prefix else BODY_ROUTE[app.kind]
+    body_route = API_BODY_ROUTE if prefix else BODY_ROUTE[
+        app.kind.split(":")[0]]
     login = prefix + "/auth_session/login" if prefix else "/sessions"
     host = b"Host: 127.0.0.1\r\nConnection: close\r\n"
 
@@ -79,7 +79,7 @@ def raw_requests(app: LiveApp) -> Iterator[bytes]:
                  prefix + "/status?%ff=%fe&%00", "//", "/%2F",
                  "/" + "a/" * 2000, prefix + "/openapi.json?" + "x" * 6000):
         yield request("GET", path)
-    cookie = COOKIE.get(app.kind, "_my_session_id")
+    cookie = app.session_cookie
     for headers in (["Cookie: {}={}".format(cookie, "x" * 7000)],
                     ["Cookie: " + "; ".join(
                         "c{}=v".format(i) for i in range(500))],
@@ -137,5 +137,5 @@ def test_malformed_input_never_gets_a_5xx(
             failures.append((status, data[:120]))
     assert failures == []
     assert send(app.server.port, b"GET " + app.prefix.encode()
-                + b"/openapi.json HTTP/1.1\r\nHost: x\r\n"
+                + b"/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 b"Connection: close\r\n\r\n") == 200

@@ -382,7 +382,7 @@ def create_app(config: Optional[dict] = None,
     app.extensions["mail_limit"] = KeyedLimit(
         storage, NAMESPACE, "reset_mails", config["RATELIMIT_RESET_MAILS"])
     _register_routes(app, storage)
-    register_api_docs(app, "", describe())
+    register_api_docs(app, "", describe(config["SESSION_COOKIE_NAME"]))
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DBAPIError, _database_error)
     app.register_error_handler(StorageDown, _limiter_error)

@@ -9,6 +9,7 @@ transcripts fits it.
 from typing import Callable
 
 import pytest
+import requests
 from flask import jsonify
 
 from tests.openapi_support import (Exchange, assert_routes_described,
@@ -106,3 +107,49 @@ def test_docs_page_is_served(make_edge_app: Callable) -> None:
     assert page.content_type.startswith("text/html")
     script = client.get("/docs/swagger-initializer.js").get_data(True)
     assert '"/openapi.json"' in script
+
+
+def test_production_answers_fit(start_app: Callable) -> None:
+    """A production server's answers fit the description it serves:
+    the reset answer without a token, 403 to another origin's writes,
+    429 with Retry-After after failed logins, the __Host- cookie."""
+    app = start_app("auth_service:production")
+    description = requests.get(app.url + "/openapi.json", timeout=30).json()
+    scheme = description["components"]["securitySchemes"]["sessionCookie"]
+    assert scheme["name"] == "__Host-session_id"
+    email, password = "prod@example.com", "a long passphrase"
+    exchanges = []
+
+    def send(method: str, path: str, **kwargs: object) -> None:
+        """Send one request and keep it as an exchange."""
+        answer = requests.request(method, app.url + path, timeout=30,
+                                  allow_redirects=False, **kwargs)
+        body = answer.json() if answer.content else None
+        exchanges.append((answer, Exchange(
+            method, path, answer.status_code, body,
+            form=kwargs.get("data"), cookies=kwargs.get("cookies") or {})))
+
+    send("POST", "/users", data={"email": email, "password": password})
+    send("POST", "/reset_password", data={"email": email})
+    send("POST", "/reset_password", data={"email": "nobody@example.com"})
+    for path, method in (("/users", "POST"), ("/sessions", "POST"),
+                         ("/sessions", "DELETE"),
+                         ("/reset_password", "POST"),
+                         ("/reset_password", "PUT")):
+        send(method, path, headers={"Origin": "https://evil.example"},
+             data=None if method == "DELETE" else {"email": email})
+    send("POST", "/sessions", data={"email": email, "password": password})
+    cookie = exchanges[-1][0].cookies["__Host-session_id"]
+    send("GET", "/profile", cookies={"__Host-session_id": cookie})
+    for _ in range(6):
+        send("POST", "/sessions", data={"email": email, "password": "no"})
+    statuses = [answer.status_code for answer, _ in exchanges]
+    assert statuses == [200, 200, 200] + [403] * 5 + [200, 200] + [
+        401] * 5 + [429], statuses
+    assert exchanges[1][1].body["message"].startswith("if this email")
+    for _, exchange in exchanges:
+        validate_exchange(description, exchange)
+    throttled = exchanges[-1][0]
+    assert int(throttled.headers["Retry-After"]) > 0
+    operation = description["paths"]["/sessions"]["post"]
+    assert "Retry-After" in operation["responses"]["429"]["headers"]

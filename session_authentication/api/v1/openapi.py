@@ -46,9 +46,13 @@ UNAUTHORIZED = _error("No credentials (no Authorization header, no "
 FORBIDDEN = _error("Credentials that identify no user, a write with "
                    "credentials from another origin, or (production) "
                    "another user's data: {\"error\": \"Forbidden\"}.")
-THROTTLED = _error("A password check that must wait (back-off after "
-                   "failures), with Retry-After: "
-                   "{\"error\": \"Too Many Requests\"}.")
+RETRY_AFTER = {"Retry-After": {
+    "description": "Seconds to wait before the next password check.",
+    "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+THROTTLED = dict(_error("A password check that must wait (back-off after "
+                        "failures), with Retry-After: "
+                        "{\"error\": \"Too Many Requests\"}."),
+                 headers=RETRY_AFTER)
 TOO_LARGE = _error("The body is over MAX_CONTENT_LENGTH (sized or "
                    "chunked).")
 UNAVAILABLE = _error("The database (or Redis) cannot be reached: "
@@ -269,8 +273,9 @@ def _paths(auth_type: Optional[str]) -> dict:
                 "404": _error("\"no user found for this email\", or an "
                               "AUTH_TYPE without sessions."),
                 "413": TOO_LARGE,
-                "429": _error("Too many attempts from this address, or "
-                              "a back-off after failures (Retry-After)."),
+                "429": dict(_error(
+                    "Too many attempts from this address, or a back-off "
+                    "after failures (Retry-After)."), headers=RETRY_AFTER),
                 "503": UNAVAILABLE}})},
         p + "/auth_session/logout": {"delete": _protected({
             "operationId": "logout", "tags": ["sessions"],

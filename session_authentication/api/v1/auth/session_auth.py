@@ -218,9 +218,11 @@ class SessionAuth(Auth):
 
     def end_session(self, user_id: str, handle: str) -> bool:
         """End the user's session listed under a handle; False when the
-        user has no such session."""
+        user has no such session (any text: compared as UTF-8 bytes,
+        since compare_digest refuses non-ASCII strings)."""
+        wanted = handle.encode("utf-8", "surrogatepass")
         for key, _created, _seen in self._user_sessions(user_id):
-            if secrets.compare_digest(session_handle(key), handle):
+            if secrets.compare_digest(session_handle(key).encode(), wanted):
                 self._delete_session(key)
                 return True
         return False

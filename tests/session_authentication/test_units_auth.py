@@ -268,6 +268,38 @@ def test_session_db_auth_rows_expiry_and_purge(storage: str) -> None:
     assert auth.user_id_for_session_id(second) is None
 
 
+def test_session_db_auth_idle_timeout_and_purge(storage: str) -> None:
+    """With an idle timeout, use keeps a row alive (its last_seen_at is
+    written at most every tenth of the timeout), an idle row is refused,
+    and purge_expired deletes idle rows as well as expired ones, keeping
+    the live one."""
+    user = User(email="bob@hbtn.io")
+    user.save()
+    clock = Clock()
+    auth = SessionDBAuth(session_duration=3600, clock=clock)
+    auth.idle_timeout = 100
+    active, idle = auth.create_session(user.id), auth.create_session(user.id)
+    for _ in range(3):
+        clock.advance(60)
+        assert auth.user_id_for_session_id(active) == user.id
+    row = UserSession.search({"session_id": active})[0]
+    assert row.last_seen_at is not None
+    assert auth.user_id_for_session_id(idle) is None
+    third = auth.create_session(user.id)
+    clock.advance(101)
+    assert auth.purge_expired() == 2
+    assert auth.user_id_for_session_id(third) is None
+    survivor = auth.create_session(user.id)
+    for _ in range(59):
+        clock.advance(60)
+        assert auth.user_id_for_session_id(survivor) == user.id
+    assert auth.purge_expired() == 0
+    clock.advance(99)
+    # 3,639 s old but used 99 s ago: past its lifetime, not idle.
+    assert auth.purge_expired() == 1
+    assert UserSession.count() == 0
+
+
 def test_session_db_auth_logout_deletes_row(storage: str) -> None:
     """destroy_session removes the request's UserSession row."""
     user = User(email="bob@hbtn.io")

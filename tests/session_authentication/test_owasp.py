@@ -618,9 +618,16 @@ def test_production_authorization(serve: Callable, profile: str,
                                   api_env: dict, make_user: Callable
                                   ) -> None:
     """Production: a user reads/changes/deletes only itself, an admin
-    manages everyone, creating users is for admins unless OPEN_SIGNUP."""
+    manages everyone, creating users is for admins unless OPEN_SIGNUP;
+    the seed lets any authenticated user do all of it."""
     if profile == "seed":
-        pytest.skip("seed: any authenticated user manages users (seed)")
+        # The seed's rule: any authenticated user manages every user.
+        api = serve()
+        bob = api.session()
+        assert api.call("get", "/users", bob).status_code == 200
+        assert api.call("post", "/users", bob, json={
+            "email": "new@hbtn.io", "password": PASSWORD}).status_code == 201
+        return
     make_user("admin@hbtn.io", PASSWORD)
     subprocess.run([PYTHON, "-m", "api.v1.cli", "admin", "admin@hbtn.io"],
                    env=api_env, cwd=ROOT / "session_authentication",

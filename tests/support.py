@@ -17,7 +17,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 import requests
 
@@ -300,3 +300,13 @@ def postgres_throwaway_url(admin_url: str) -> tuple:
                 'DROP DATABASE IF EXISTS "{}" WITH (FORCE)'.format(name))
 
     return url, drop
+
+
+def multipart(**fields: str) -> Tuple[bytes, str]:
+    """Return a multipart/form-data body of the fields and its type."""
+    boundary = "fuzzboundary"
+    parts = [("--{}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n"
+              "{}\r\n").format(boundary, name, value)
+             for name, value in fields.items()]
+    body = "".join(parts) + "--{}--\r\n".format(boundary)
+    return body.encode(), "multipart/form-data; boundary=" + boundary

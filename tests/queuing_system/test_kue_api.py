@@ -13,33 +13,17 @@ import redis
 import requests
 
 from kue import Queue, create_queue
-from tests.support import PYTHON, ServerProcess, base_env, http_get_ok
+from tests.support import PYTHON, ServerProcess, base_env
 
 JOB_KEYS = {"id", "type", "name", "data", "priority", "progress", "state",
             "error", "created_at", "updated_at", "attempts",
             "removeOnComplete"}
 
 
-@pytest.fixture(scope="module")
-def api_server(redis_server: str) -> Iterator[ServerProcess]:
-    """Serve ``python3 kue_api.py`` (granian) on a free port."""
-    server = ServerProcess([PYTHON, "kue_api.py"],
-                           Path(__file__).parents[2] / "queuing_system",
-                           env={})
-    server.env = base_env(REDIS_URL=redis_server,
-                          KUE_UI_PORT=str(server.port))
-    server.start()
-    try:
-        http_get_ok(server.url + "/stats")
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def api(api_server: ServerProcess, redis_url: str) -> str:
+def api(kue_api_server: ServerProcess, redis_url: str) -> str:
     """Return the API's base URL, with its Redis flushed."""
-    return api_server.url
+    return kue_api_server.url
 
 
 @pytest.fixture

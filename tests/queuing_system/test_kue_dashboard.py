@@ -12,30 +12,15 @@ from typing import Any, Iterator
 import pytest
 
 from kue import Queue, create_queue
-from tests.support import PYTHON, ROOT, ServerProcess, base_env, http_get_ok
+from tests.support import PYTHON, ROOT, ServerProcess, base_env
 
 WAIT_MS = 20000
 
 
-@pytest.fixture(scope="module")
-def dashboard(redis_server: str) -> Iterator[ServerProcess]:
-    """Serve the dashboard on a free port for the module's tests."""
-    server = ServerProcess([PYTHON, "kue_api.py"], ROOT / "queuing_system",
-                           env={})
-    server.env = base_env(REDIS_URL=redis_server,
-                          KUE_UI_PORT=str(server.port))
-    server.start()
-    try:
-        http_get_ok(server.url + "/stats")
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def url(dashboard: ServerProcess, redis_url: str) -> str:
+def url(kue_api_server: ServerProcess, redis_url: str) -> str:
     """Return the dashboard's URL, with Redis flushed."""
-    return dashboard.url + "/"
+    return kue_api_server.url + "/"
 
 
 @pytest.fixture

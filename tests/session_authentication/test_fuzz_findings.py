@@ -16,6 +16,7 @@ import pytest
 
 from tests.session_authentication.hardening import (
     assert_json_error, raw_get, user_count)
+from tests.support import multipart
 
 EMAIL = "bob@hbtn.io"
 PASSWORD = "H0lb:erton:pwd"
@@ -129,16 +130,6 @@ def test_deeply_nested_json_is_400_not_500(logged_in: LoggedIn) -> None:
     assert user_count(api, cookies=cookies) == 1
     assert api.get("/users/" + logged_in.user_id,
                    cookies=cookies).json() == before
-
-
-def multipart(**fields: str) -> Tuple[bytes, str]:
-    """Return a multipart/form-data body of the fields and its type."""
-    boundary = "fuzzboundary"
-    parts = [("--{}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n"
-              "{}\r\n").format(boundary, name, value)
-             for name, value in fields.items()]
-    body = "".join(parts) + "--{}--\r\n".format(boundary)
-    return body.encode(), "multipart/form-data; boundary=" + boundary
 
 
 def test_over_limit_bodies_are_413_sized_or_chunked(

@@ -14,7 +14,7 @@ from typing import Callable, Tuple
 import pytest
 import requests
 
-from tests.support import ServerProcess
+from tests.support import ServerProcess, multipart
 from tests.user_authentication_service.conftest import count_users
 
 LIMIT = 16 * 1024
@@ -96,16 +96,6 @@ def test_deeply_nested_json_is_400_not_500(server: ServerProcess,
                                 400, "body must be a JSON object")
     assert count_users(database_url) == 0
     assert "Traceback" not in server.output()
-
-
-def multipart(**fields: str) -> Tuple[bytes, str]:
-    """Return a multipart/form-data body of the fields and its type."""
-    boundary = "fuzzboundary"
-    parts = [("--{}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n"
-              "{}\r\n").format(boundary, name, value)
-             for name, value in fields.items()]
-    body = "".join(parts) + "--{}--\r\n".format(boundary)
-    return body.encode(), "multipart/form-data; boundary=" + boundary
 
 
 def test_over_limit_bodies_are_413_sized_or_chunked(

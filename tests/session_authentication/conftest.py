@@ -53,6 +53,7 @@ class Api:
 def api_env(database_url: str, tmp_path: Path) -> dict:
     """Return the environment of API processes and scripts of a test."""
     return base_env(DATABASE_URL=database_url, BCRYPT_ROUNDS="4",
+                    APP_PROFILE="seed",
                     PYTHONPATH=str(SA_DIR), SESSION_NAME="_my_session_id",
                     LOGIN_RATE_LIMIT="off", API_HOST="127.0.0.1")
 

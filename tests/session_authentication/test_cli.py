@@ -72,6 +72,17 @@ def test_create_reads_the_password_from_stdin(users: Callable) -> None:
     assert fields[3].startswith("created 2")
 
 
+def test_production_minimum_password_length(users: Callable) -> None:
+    """In production a password shorter than PASSWORD_MIN_LENGTH (8) is
+    refused with one line and nothing is stored; the seed takes it."""
+    refused = users("create", EMAIL, stdin="short\n",
+                    APP_PROFILE="production", BCRYPT_ROUNDS="10")
+    assert "at least 8 characters" in error_line(refused)
+    assert out(users("list"))[0].startswith("no users yet")
+    assert out(users("create", EMAIL, stdin="short\n"))[0].startswith(
+        "created user ")
+
+
 def test_list_without_users_says_so(users: Callable) -> None:
     """An empty database gives one line that says how to add a user."""
     assert out(users("list")) == [

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from api.v1.auth.registry import UnknownAuthType, build_auth
 from api.v1.config import ConfigError, Settings
+from api.v1.views.validation import password_problem
 
 from models.db import StorageError
 from models.user import User
@@ -112,6 +113,13 @@ def create(email: str, first_name: Optional[str],
             "password is empty" if sys.stdin.isatty() else
             "password is empty (give it on the first line of standard "
             "input, or run the command in a terminal to be asked)")
+    try:
+        minimum = Settings.load().min_password_length
+    except ConfigError as err:
+        raise click.ClickException(str(err))
+    problem = password_problem(password, minimum)
+    if problem is not None:
+        raise click.ClickException(problem)
     email = email.strip()
     user = User(email=email, first_name=first_name, last_name=last_name)
     user.is_admin = admin

@@ -12,23 +12,23 @@ rotated from round to round so no queue always goes first), the medians
 are kept, and the figure that matters is the ratio to Kue measured in
 the same rounds (also given per round). The machine's load average at
 each run is recorded: other work on a shared 2-core box moves single
-rounds by tens of percent.
+rounds by tens of percent. Then the lateness of delayed jobs, beside
+Node BullMQ's (bench/queue_delay.py); both tables go to
+bench/results/queue.md.
 """
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from bench.common import save, table
+from bench import queue_delay
+from bench.common import (NODE_DIR, ensure_node_modules, save,
+                          start_worker, stop_worker, table)
 from tests.support import PYTHON, ROOT, RedisServer, base_env
 
-NODE_DIR = ROOT / "bench" / "node"
 QUEUING_DIR = ROOT / "queuing_system"
 JOBS = int(os.environ.get("BENCH_QUEUE_JOBS", "10000"))
 CONCURRENCY = 2
@@ -38,55 +38,6 @@ CHUNK = 500
 
 async def noop(job: Any) -> None:
     """Process a benchmark job by doing nothing."""
-
-
-def ensure_node_modules() -> None:
-    """Install the Node peers with ``npm ci`` unless the lock is installed.
-
-    npm keeps a copy of the lock file it installed from in node_modules;
-    a package-lock.json newer than that copy is installed again.
-    """
-    if not shutil.which("node") or not shutil.which("npm"):
-        raise SystemExit("bench queue: node and npm are needed "
-                         "(sudo apt-get install nodejs npm)")
-    installed = NODE_DIR / "node_modules" / ".package-lock.json"
-    lock = NODE_DIR / "package-lock.json"
-    if not installed.exists() or \
-            installed.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
-                       cwd=str(NODE_DIR), check=True)
-
-
-def start_worker(args: list, cwd: Path, env: dict,
-                 ready: str) -> subprocess.Popen:
-    """Start a worker process and wait until it says it is ready."""
-    proc = subprocess.Popen(args, cwd=str(cwd), env=env, text=True,
-                            stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    line = proc.stdout.readline()
-    if ready not in line:
-        proc.kill()
-        raise RuntimeError("worker did not start: " + line
-                           + proc.stdout.read())
-    threading.Thread(target=drain, args=(proc,), daemon=True).start()
-    return proc
-
-
-def drain(proc: subprocess.Popen) -> None:
-    """Read a worker's output so a full pipe never blocks the worker."""
-    proc.output = []
-    for line in proc.stdout:
-        proc.output = (proc.output + [line])[-20:]
-
-
-def stop_worker(proc: subprocess.Popen) -> None:
-    """Stop a worker with SIGTERM and wait for it."""
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
 
 
 def run_ours(url: str) -> float:
@@ -161,7 +112,9 @@ def main() -> None:
                     flush=True)
     finally:
         server.stop()
-    save("queue", report(names, times, loads))
+    throughput = report(names, times, loads)
+    print(throughput, flush=True)
+    save("queue", throughput + "\n" + queue_delay.measure())
 
 
 def report(names: list, times: dict, loads: list) -> str:

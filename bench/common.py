@@ -10,10 +10,13 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Optional
 
 from tests.support import ROOT, ServerProcess, base_env, http_get_ok
+
+NODE_DIR = ROOT / "bench" / "node"
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -128,3 +131,52 @@ def save(name: str, text: str) -> Path:
     path.write_text(text)
     print(text)
     return path
+
+
+def ensure_node_modules() -> None:
+    """Install the Node peers with ``npm ci`` unless the lock is installed.
+
+    npm keeps a copy of the lock file it installed from in node_modules;
+    a package-lock.json newer than that copy is installed again.
+    """
+    if not shutil.which("node") or not shutil.which("npm"):
+        raise SystemExit("bench queue: node and npm are needed "
+                         "(sudo apt-get install nodejs npm)")
+    installed = NODE_DIR / "node_modules" / ".package-lock.json"
+    lock = NODE_DIR / "package-lock.json"
+    if not installed.exists() or \
+            installed.stat().st_mtime < lock.stat().st_mtime:
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
+                       cwd=str(NODE_DIR), check=True)
+
+
+def start_worker(args: list, cwd: Path, env: dict,
+                 ready: str) -> subprocess.Popen:
+    """Start a worker process and wait until it says it is ready."""
+    proc = subprocess.Popen(args, cwd=str(cwd), env=env, text=True,
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    line = proc.stdout.readline()
+    if ready not in line:
+        proc.kill()
+        raise RuntimeError("worker did not start: " + line
+                           + proc.stdout.read())
+    threading.Thread(target=drain, args=(proc,), daemon=True).start()
+    return proc
+
+
+def drain(proc: subprocess.Popen) -> None:
+    """Read a worker's output so a full pipe never blocks the worker."""
+    proc.output = []
+    for line in proc.stdout:
+        proc.output = (proc.output + [line])[-20:]
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    """Stop a worker with SIGTERM and wait for it."""
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)

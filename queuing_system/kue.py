@@ -29,7 +29,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from typing import Any, Iterable, Optional
 
 from bullmq import Queue as BullQueue
@@ -267,9 +266,24 @@ def run_until_signal(queue: Queue, timeout: Optional[float] = 30.0) -> None:
 
 
 def wait_all(jobs: Iterable[Job], timeout: float) -> bool:
-    """Wait until every job finished, at most ``timeout`` seconds in all."""
-    deadline = time.monotonic() + timeout
+    """Wait until every job finished, at most ``timeout`` seconds in all.
+
+    The caller wakes once, when the last job finishes (not once a job).
+    """
+    jobs = list(jobs)
+    left = [len(jobs)]
+    lock, finished = threading.Lock(), threading.Event()
+
+    def one_done() -> None:
+        """Count a finished job; wake the caller after the last."""
+        with lock:
+            left[0] -= 1
+            last = left[0] == 0
+        if last:
+            finished.set()
+
+    if not jobs:
+        return True
     for job in jobs:
-        if not job.wait(max(0.0, deadline - time.monotonic())):
-            return False
-    return True
+        job.when_done(one_done)
+    return finished.wait(timeout)

@@ -45,7 +45,10 @@ class Job(Emitter):
         self.error: Optional[str] = None
         self.progress_data: Any = None
         self.json: dict = {}
-        self._finished = threading.Event()
+        # Made on demand: most jobs finish with nobody blocked on them.
+        self._finished: Optional[threading.Event] = None
+        self._done = False
+        self._when_done: list = []
 
     def attempts(self, count: int) -> "Job":
         """Allow the job this many runs in all before it fails for good."""
@@ -122,13 +125,36 @@ class Job(Emitter):
         elif event == "failed":
             self.state, self.error = "failed", args[0] if args else None
         if event in FINAL_EVENTS:
-            then = (in_turn(then, self._finished.set) if then
-                    else self._finished.set)
+            then = in_turn(then, self._finish) if then else self._finish
         super().emit(event, *args, then=then)
+
+    def _finish(self) -> None:
+        """Mark the job finished; wake ``wait()`` and ``when_done`` calls."""
+        with self._lock:
+            self._done = True
+            event, calls, self._when_done = self._finished, self._when_done, []
+        if event is not None:
+            event.set()
+        for call in calls:
+            call()
+
+    def when_done(self, call: Callable) -> None:
+        """Call ``call()`` once the job finished (now if it has)."""
+        with self._lock:
+            if not self._done:
+                self._when_done.append(call)
+                return
+        call()
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Block until the job completed or failed; False on timeout."""
-        return self._finished.wait(timeout)
+        with self._lock:
+            if self._done:
+                return True
+            if self._finished is None:
+                self._finished = threading.Event()
+            event = self._finished
+        return event.wait(timeout)
 
     @classmethod
     def from_json(cls, queue: Any, shape: dict) -> "Job":

@@ -177,12 +177,21 @@ class FetchNextWorker(Worker):
                 return 0
         return await super().waitForJob()
 
-    async def processJob(self, job: Any, token: str) -> Any:
-        """Run one job; return the next job fetched on completion, if any.
+    async def processJob(self, job: Any, token: str) -> None:
+        """Run a job, then each job fetched on a completion, in this task.
 
-        A job fetched while the worker closes or pauses is run here, in
-        the task ``close()`` / ``pause()`` already waits for.
+        bullmq's loop would start a new task per job and wake its
+        ``asyncio.wait`` each time; here one task per concurrency slot
+        keeps running while completions hand back jobs, and ends when
+        none comes (the loop then asks Redis again). A job fetched while
+        the worker closes or pauses is run too, in the task ``close()`` /
+        ``pause()`` already waits for.
         """
+        while job is not None:
+            job = await self._run_one(job, token)
+
+    async def _run_one(self, job: Any, token: str) -> Any:
+        """Run one job; return the next job fetched on completion, if any."""
         next_data = None
         try:
             for option in ("removeOnComplete", "removeOnFail"):
@@ -235,8 +244,6 @@ class FetchNextWorker(Worker):
         if next_job is None:
             return None
         self.emit("active", next_job, "waiting")
-        if self.closing or self.paused:
-            return await self.processJob(next_job, token)
         return next_job
 
 

@@ -4,7 +4,7 @@
 The worker times the last part of a delay itself (Redis ends blocking
 timeouts on its 100 ms tick); these tests check that this never starts
 a job early and never holds back a job that needs no waiting. How late
-jobs start is measured in bench/bench_queue_delay.py, not here.
+jobs start is measured by bin/bench queue (bench/queue_delay.py), not here.
 """
 import math
 import time

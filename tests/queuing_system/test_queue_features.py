@@ -173,3 +173,25 @@ def test_worker_command_refuses_unknown_queue(queuing_dir: Path) -> None:
                           text=True, timeout=30, env=base_env())
     assert done.returncode == 2
     assert "no processor registered for 'nope'" in done.stderr
+
+
+def test_wait_all_wakes_once_the_last_job_finished(queue: Queue) -> None:
+    """``wait_all`` returns once every job finished, whatever the order,
+    False at its timeout while one has not; ``wait`` sees the same."""
+    from kue import wait_all
+
+    queue.process("waited", 2, lambda job: job.data["n"])
+    early = queue.create("waited", {"n": 0}).save()
+    assert early.wait(20) and early.wait(0)
+    jobs = [early] + queue.create_bulk("waited",
+                                       [{"n": n} for n in range(1, 30)])
+    assert wait_all(jobs, 20)
+    assert [job.result for job in jobs] == list(range(30))
+    never = queue.create("never-processed", {}).save()
+    started = time.monotonic()
+    assert not wait_all(jobs + [never], 0.3)
+    assert 0.3 <= time.monotonic() - started < 5
+    assert not never.wait(0.05)
+    called = []
+    early.when_done(lambda: called.append("now"))
+    assert called == ["now"]

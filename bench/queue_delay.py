@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """How late delayed jobs start: kue.py's worker vs bullmq-py's and Node's.
 
+Part of ``bin/bench queue`` (bench/bench_queue.py calls ``measure``).
+
 Each run: an idle worker (concurrency 1) on queue ``bench_delay``, then
 a producer adds 100 jobs delayed 200 ms + 40 ms * i (one bulk add), each
 carrying its due time; the handler returns how late it started (its
@@ -24,11 +26,10 @@ import sys
 import time
 from typing import Any
 
-from bench.bench_queue import ensure_node_modules, start_worker, stop_worker
-from bench.common import save, table
+from bench.common import (NODE_DIR, ensure_node_modules, start_worker,
+                          stop_worker, table)
 from tests.support import PYTHON, ROOT, RedisServer, base_env
 
-NODE_DIR = ROOT / "bench" / "node"
 QUEUING_DIR = ROOT / "queuing_system"
 JOB_TYPE = "bench_delay"
 JOBS = int(os.environ.get("BENCH_DELAY_JOBS", "100"))
@@ -114,13 +115,13 @@ def percentile(values: list, share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def main() -> None:
-    """Run each worker once, print and save the table."""
+def measure() -> str:
+    """Run each worker once; print the rows, return the table."""
     try:
         ensure_node_modules()
         node = True
     except (SystemExit, subprocess.CalledProcessError) as error:
-        print("bench queue_delay: no Node BullMQ row: {}".format(error),
+        print("bench queue: no Node BullMQ lateness row: {}".format(error),
               flush=True)
         node = False
     server = RedisServer().start()
@@ -130,10 +131,10 @@ def main() -> None:
     runners = {
         "kue.py (python3 -m worker)": lambda: run_python(
             server.url, ["-m", "worker", "--queue",
-                         "{}:1=bench.bench_queue_delay:lateness".format(
+                         "{}:1=bench.queue_delay:lateness".format(
                              JOB_TYPE)], "worker: processing"),
         "bullmq-py Worker as is": lambda: run_python(
-            server.url, ["-m", "bench.bench_queue_delay", "as-is-worker",
+            server.url, ["-m", "bench.queue_delay", "as-is-worker",
                          server.url], "ready"),
     }
     if node:
@@ -156,13 +157,13 @@ def main() -> None:
         "+ {} ms * i, idle worker, concurrency 1".format(
             JOBS, FIRST_MS, STEP_MS),
         ["worker", "jobs", "p50 ms", "p99 ms", "min ms"], rows)
-    save("queue_delay", text + "\nThe producer's clock at the bulk add "
-         "is the reference, so the add's round trip (about 1 ms) counts "
-         "as lateness too.\n")
+    return text + ("\nThe producer's clock at the bulk add is the "
+                   "reference, so the add's round trip (about 1 ms) counts "
+                   "as lateness too.\n")
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["as-is-worker"]:
         run_as_is_worker(sys.argv[2])
     else:
-        main()
+        print(measure())

@@ -10,7 +10,8 @@ decrement run atomically in Redis), so concurrent requests never sell
 more than exists.
 
 Run ``python3 9-stock.py`` (``HOST``/``PORT``, default 0.0.0.0:1245), or
-in production ``granian --interface wsgi 9-stock:app`` from this folder.
+in production ``granian --interface wsgi --workers 2 --blocking-threads 2
+9-stock:app`` from this folder (docs/queuing-system.md).
 """
 import os
 import re

@@ -11,14 +11,20 @@ With an idle timeout, a session's value is ``<user id>|<created at>``
 (Unix seconds) and each request runs one script that reads it and sets
 the key's TTL to the idle timeout, cut to what is left of the lifetime:
 Redis then ends a session idle too long as it ends an expired one.
+
+Without one, a request reads its session from a per-process cache that
+Redis invalidates (``redis_tracking.TrackingCache``): a session ended
+anywhere is gone at once everywhere, and a live one costs no round trip
+(for at most a second, then it is read again).
 """
 import os
 import time
 from datetime import datetime, timezone
-from typing import List, Optional
+from typing import Any, Callable, List, Optional
 
 import redis
 
+from api.v1.auth.redis_tracking import TrackingCache
 from api.v1.auth.session_auth import Listed, Record
 from api.v1.auth.session_exp_auth import SessionExpAuth
 from api.v1.config import Settings, env_redis_url
@@ -74,6 +80,7 @@ class SessionRedisAuth(SessionExpAuth):
             decode_responses=True)
         self._kept: list = []
         self._end_script = self.redis.register_script(END)
+        self.cache = TrackingCache(self.redis.connection_pool)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SessionRedisAuth":
@@ -116,12 +123,15 @@ class SessionRedisAuth(SessionExpAuth):
                                   max(self.session_duration, 0),
                                   int(time.time()))
         else:
-            value = self._command("GET", self.key(session_id))
+            key = self.key(session_id)
+            value = self._on_connection(
+                lambda conn: self.cache.read(conn, key, _value_and_ttl))
         return None if value is None else _parse(value)
 
     def _delete_session(self, session_id: str) -> None:
         """Delete the session's key and its entry in the user's set, at
         once (one script: a crash cannot leave one without the other)."""
+        self.cache.forget(self.key(session_id))
         self._end_script(keys=[self.key(session_id)],
                          args=[USER_SESSIONS_PREFIX, session_id])
 
@@ -129,6 +139,8 @@ class SessionRedisAuth(SessionExpAuth):
         """Delete every session key of a user, and the user's set."""
         user_key = self.user_key(user_id)
         session_ids = self.redis.smembers(user_key)
+        for session_id in session_ids:
+            self.cache.forget(self.key(session_id))
         self.redis.delete(user_key, *(self.key(session_id)
                                       for session_id in session_ids))
 
@@ -161,17 +173,31 @@ class SessionRedisAuth(SessionExpAuth):
             sha = self._sha = self.redis.script_load(TOUCH)
         return sha
 
-    def _get(self, key: str) -> Optional[str]:
-        """GET a key on a kept connection (see _command)."""
-        return self._command("GET", key)
-
     def _command(self, *args: object) -> Optional[str]:
-        """Run a command, as ``self.redis`` does, on a kept connection.
+        """Run a command, as ``self.redis`` does, on a kept connection."""
+
+        def command(conn: redis.Connection) -> Optional[str]:
+            """Send the command and read its answer."""
+            conn.send_command(*args)
+            try:
+                return conn.read_response()
+            except redis.exceptions.NoScriptError:
+                # Redis restarted without its script cache: load again.
+                conn.send_command("SCRIPT", "LOAD", TOUCH)
+                conn.read_response()
+                conn.send_command(*args)
+                return conn.read_response()
+
+        return self._on_connection(command)
+
+    def _on_connection(self, work: Callable[[redis.Connection], Any]
+                       ) -> Any:
+        """Return ``work(connection)`` run on a kept connection.
 
         Taking a connection out of redis-py's pool and giving it back
         costs more than the GET itself, so a few connections (up to
         MAX_KEPT_CONNECTIONS, one per concurrent request) stay out of
-        the pool between requests. The command runs with the client's
+        the pool between requests. The work runs with the client's
         retries and health checks; a connection that failed goes back
         to the pool (which reconnects it), and one made by another
         process (before a fork) is never used.
@@ -184,23 +210,10 @@ class SessionRedisAuth(SessionExpAuth):
             pass
         if conn is None or conn.pid != os.getpid():
             conn = pool.get_connection()
-
-        def command() -> Optional[str]:
-            """Send the command and read its answer."""
-            conn.send_command(*args)
-            try:
-                return conn.read_response()
-            except redis.exceptions.NoScriptError:
-                # Redis restarted without its script cache: load again.
-                conn.send_command("SCRIPT", "LOAD", TOUCH)
-                conn.read_response()
-                conn.send_command(*args)
-                return conn.read_response()
-
         done = False
         try:
             value = conn.retry.call_with_retry(
-                command, lambda _error: conn.disconnect())
+                lambda: work(conn), lambda _error: conn.disconnect())
             done = True
         finally:
             if done and len(self._kept) < MAX_KEPT_CONNECTIONS:
@@ -208,6 +221,14 @@ class SessionRedisAuth(SessionExpAuth):
             else:
                 pool.release(conn)
         return value
+
+
+def _value_and_ttl(conn: redis.Connection, key: str) -> tuple:
+    """Read a key's value and its TTL in ms (-1: none), in one trip."""
+    conn.send_packed_command(conn.pack_commands([("GET", key),
+                                                 ("PTTL", key)]))
+    value = conn.read_response()
+    return value, int(conn.read_response())
 
 
 def _parse(value: str) -> Record:

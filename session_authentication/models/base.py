@@ -165,6 +165,14 @@ class Base(Model):
         return obj
 
     @classmethod
+    def _row_tokens(cls, row: tuple) -> Tuple[str]:
+        """Name a ``select(cls.__table__)`` row for the row cache."""
+        index = cls.__dict__.get("_id_index")
+        if index is None:
+            index = cls._id_index = cls._row_keys().index("id")
+        return (cls.__tablename__ + ":" + row[index],)
+
+    @classmethod
     def _prepared(cls, columns: tuple) -> FastRead:
         """Return the prepared SELECT of the rows whose given columns
         (attribute names) equal bound values, oldest first."""
@@ -179,8 +187,12 @@ class Base(Model):
             query = select(table)
             for key in columns:
                 query = query.where(attrs[key].columns[0] == bindparam(key))
+            unique = any(attrs[key].columns[0].primary_key
+                         or attrs[key].columns[0].unique
+                         for key in columns)
             found = FastRead(query.order_by(table.c.created_at,
-                                               table.c.id))
+                                               table.c.id),
+                             cls._row_tokens if unique else None)
             cache[columns] = found
         return found
 

@@ -16,9 +16,12 @@ from typing import Optional
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from http_common.pg_notify_cache import NotifyCache
 from http_common.sqlite_file import create_private_file
 
 DEFAULT_URL = "sqlite:///users_api.db"
+# The channel of migration 0005's row-change notifications.
+ROW_CHANNEL = "api_rows_changed"
 
 _lock = threading.Lock()
 _configured_url: Optional[str] = None
@@ -73,6 +76,12 @@ def _new_engine(url: str, **options: object) -> Engine:
                          max_overflow=20, **options)
 
 
+def row_cache_wanted() -> bool:
+    """Tell whether DB_ROW_CACHE (default on) allows the row cache."""
+    return os.environ.get("DB_ROW_CACHE", "on").strip().lower() not in (
+        "off", "0", "false", "no")
+
+
 class Engines:
     """The engines of one database URL, its schema brought up to date."""
 
@@ -88,9 +97,20 @@ class Engines:
                                   pool_reset_on_return=None)
         self.sessions = sessionmaker(self.writer, expire_on_commit=False)
         ensure_schema(self.writer)
+        # PostgreSQL: the rows read on the hot path are cached per
+        # process until a trigger's NOTIFY says they changed (migration
+        # 0005); a commit of this process empties the cache at once,
+        # before its own notifications come back.
+        self.row_cache: Optional[NotifyCache] = None
+        if self.writer.dialect.name == "postgresql" and row_cache_wanted():
+            self.row_cache = NotifyCache(self.reader, ROW_CHANNEL)
+            event.listen(self.sessions, "after_commit",
+                         lambda _session: self.row_cache.forget())
 
     def dispose(self) -> None:
         """Close every pooled connection of both engines."""
+        if self.row_cache is not None:
+            self.row_cache.close()
         self.writer.dispose()
         self.reader.dispose()
 

@@ -14,7 +14,7 @@ is invalidated and the read retried once on a new one).
 """
 import os
 import threading
-from typing import Any, List, Optional
+from typing import Any, Callable, Iterable, List, Optional
 
 from sqlalchemy import Engine, exc
 from sqlalchemy.sql import Select
@@ -57,11 +57,22 @@ class _Plan:
 
 
 class FastRead:
-    """A SELECT with bound text parameters, run as one DBAPI call."""
+    """A SELECT with bound text parameters, run as one DBAPI call.
 
-    def __init__(self, statement: Select) -> None:
+    With ``tokens`` (a function giving the ``'<table>:<id>'`` names of
+    the rows a result row was read from), results that found rows are
+    cached on PostgreSQL until one of those rows changes (see
+    ``models.db``). Only for a SELECT whose parameters pick at most one
+    row by a unique key: an insert can then never add to a cached
+    result.
+    """
+
+    def __init__(self, statement: Select,
+                 tokens: Optional[Callable[[tuple], Iterable[str]]] = None
+                 ) -> None:
         """Keep the statement; it is compiled on first use per engine."""
         self.statement = statement
+        self.tokens = tokens
         self._plan: Optional[_Plan] = None
 
     def rows(self, **params: str) -> List[tuple]:
@@ -74,8 +85,25 @@ class FastRead:
         return found[0] if found else None
 
     def _run(self, params: dict, every: bool) -> List[tuple]:
+        """Return the rows: cached, or read."""
+        engines = db.engines()
+        cache = engines.row_cache
+        if cache is None or self.tokens is None:
+            return self._read(engines.reader, params, every)
+        key = (self, every, tuple(sorted(params.items())))
+        hit, rows, stamp = cache.lookup(key)
+        if hit:
+            return list(rows)
+        rows = self._read(engines.reader, params, every)
+        if rows:
+            cache.keep(key, tuple(rows), [token for row in rows
+                                          for token in self.tokens(row)],
+                       stamp)
+        return rows
+
+    def _read(self, reader: Engine, params: dict,
+              every: bool) -> List[tuple]:
         """Run the SELECT, retrying once on a dropped connection."""
-        reader = db.engines().reader
         plan = self._plan
         if plan is None or plan.engine is not reader:
             plan = self._plan = _Plan(self.statement, reader)

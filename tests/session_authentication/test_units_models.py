@@ -247,7 +247,7 @@ def test_schema_belongs_to_alembic(storage: str) -> None:
         version = conn.exec_driver_sql(
             "SELECT version_num FROM " + schema.VERSION_TABLE).scalar()
     assert version == schema.head_revision(schema.alembic_config())
-    assert version == "0004"
+    assert version == "0005"
 
 
 def test_migrations_match_the_models(storage: str) -> None:

@@ -24,11 +24,20 @@ SESSION = FastRead(
     select(SESSIONS.c.user_id, SESSIONS.c.created_at,
            SESSIONS.c.last_seen_at)
     .where(SESSIONS.c.session_id == bindparam("session_id")))
-# The hot path of each request: the session and its user in one query.
-SESSION_USER = FastRead(
-    select(User.__table__, SESSIONS.c.created_at, SESSIONS.c.last_seen_at)
+# The hot path of each request: the session and its user in one query
+# (the session's row id last, for the row cache's tokens).
+SESSION_USER_QUERY = (
+    select(User.__table__, SESSIONS.c.created_at, SESSIONS.c.last_seen_at,
+           SESSIONS.c.id)
     .join(SESSIONS, SESSIONS.c.user_id == User.__table__.c.id)
     .where(SESSIONS.c.session_id == bindparam("session_id")))
+SESSION_USER = FastRead(SESSION_USER_QUERY)
+# Without an idle timeout (last_seen_at is then never read), cached on
+# PostgreSQL until the session or its user changes (models.db).
+SESSION_USER_CACHED = FastRead(
+    SESSION_USER_QUERY,
+    lambda row: (User._row_tokens(row[:-3])[0],
+                 SESSIONS.name + ":" + row[-1]))
 USER_SESSIONS = FastRead(
     select(SESSIONS.c.session_id, SESSIONS.c.created_at,
            SESSIONS.c.last_seen_at)
@@ -45,11 +54,12 @@ class SessionDBAuth(SessionExpAuth):
         if not plausible_session_id(session_id):
             return None
         key = self.storage_key(session_id)
-        row = SESSION_USER.first(session_id=key)
+        read = SESSION_USER if self.idle_timeout > 0 else SESSION_USER_CACHED
+        row = read.first(session_id=key)
         if row is None:
             return None
-        user = User.from_row(row[:-2])
-        if not self.alive(key, (user.id, row[-2], row[-1])):
+        user = User.from_row(row[:-3])
+        if not self.alive(key, (user.id, row[-3], row[-2])):
             return None
         return user
 

@@ -125,13 +125,13 @@ class SessionRedisAuth(SessionExpAuth):
         else:
             key = self.key(session_id)
             value = self._on_connection(
-                lambda conn: self.cache.read(conn, key, _value_and_ttl))
+                lambda conn: self.cache.read_key(conn, key, _value_and_ttl))
         return None if value is None else _parse(value)
 
     def _delete_session(self, session_id: str) -> None:
         """Delete the session's key and its entry in the user's set, at
         once (one script: a crash cannot leave one without the other)."""
-        self.cache.forget(self.key(session_id))
+        self.cache.forget([self.key(session_id)])
         self._end_script(keys=[self.key(session_id)],
                          args=[USER_SESSIONS_PREFIX, session_id])
 
@@ -140,7 +140,7 @@ class SessionRedisAuth(SessionExpAuth):
         user_key = self.user_key(user_id)
         session_ids = self.redis.smembers(user_key)
         for session_id in session_ids:
-            self.cache.forget(self.key(session_id))
+            self.cache.forget([self.key(session_id)])
         self.redis.delete(user_key, *(self.key(session_id)
                                       for session_id in session_ids))
 

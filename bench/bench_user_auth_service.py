@@ -27,7 +27,7 @@ from pathlib import Path
 import bcrypt
 import requests
 
-from bench.common import granian, save, table, wrk
+from bench.common import granian, postgres_backend_cpu, save, table, wrk
 from tests.support import ROOT, free_port, postgres_throwaway_url
 
 APP_DIR = ROOT / "user_authentication_service"
@@ -85,13 +85,21 @@ def group_cpu_seconds(pgid: int) -> float:
 
 
 def timed_wrk(pgid: int, what: str, url: str, seconds: int,
-              connections: int, **options: object) -> dict:
-    """Run wrk and add the server's CPU seconds per request to the result."""
+              connections: int, database_url: str = "",
+              **options: object) -> dict:
+    """Run wrk and add the server's CPU seconds per request to the
+    result, and those of the database's backends on PostgreSQL."""
+    postgres = database_url.startswith("postgresql")
     before = group_cpu_seconds(pgid)
+    db_before = postgres_backend_cpu(database_url) if postgres else 0.0
     result = checked(wrk(url, seconds, connections, **options), what,
                      seconds)
     used = group_cpu_seconds(pgid) - before
-    result["cpu_per_request"] = used / max(1.0, result["rps"] * seconds)
+    db_used = (postgres_backend_cpu(database_url) - db_before
+               if postgres else 0.0)
+    count = max(1.0, result["rps"] * seconds)
+    result["cpu_per_request"] = used / count
+    result["db_cpu_per_request"] = db_used / count
     return result
 
 
@@ -140,21 +148,49 @@ def median(values: list) -> float:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def measure(url: str, cookie: dict, pgid: int) -> dict:
+def measure(url: str, cookie: dict, pgid: int, database_url: str) -> dict:
     """Alternate anchor and subject runs ROUNDS_EACH times; keep all."""
     body = "email={}&password={}".format(EMAIL, PASSWORD)
     runs: dict = {"raw": [], "login": [], "index": [], "profile": []}
     for _ in range(ROUNDS_EACH):
         runs["index"].append(timed_wrk(pgid, "GET /", url + "/",
-                                       FAST_SECONDS, 16))
+                                       FAST_SECONDS, 16, database_url))
         runs["profile"].append(timed_wrk(
             pgid, "GET /profile", url + "/profile", FAST_SECONDS, 16,
-            headers=cookie))
+            database_url, headers=cookie))
         runs["raw"].append(checkpw_rates())
         runs["login"].append(timed_wrk(
             pgid, "POST /sessions", url + "/sessions", LOGIN_SECONDS,
-            LOGIN_CONNECTIONS, method="POST", body=body, headers=FORM))
+            LOGIN_CONNECTIONS, database_url, method="POST", body=body,
+            headers=FORM))
     return runs
+
+
+def cpu_rows(runs: dict) -> list:
+    """Rows of CPU per request (µs, medians): the server's, and on
+    PostgreSQL its backends', whose CPU shares the machine's cores."""
+    def us(name: str, key: str) -> float:
+        """Median CPU µs per request of a series of runs."""
+        return median([run[key] for run in runs[name]]) * 1e6
+
+    rows = [["server CPU per request (granian): GET / / /profile / "
+             "login", "{:.0f} / {:.0f} / {:.0f} µs".format(
+                 us("index", "cpu_per_request"),
+                 us("profile", "cpu_per_request"),
+                 us("login", "cpu_per_request")), "", "", ""]]
+    if any(run["db_cpu_per_request"] for run in runs["profile"]):
+        index = us("index", "cpu_per_request")
+        profile = (us("profile", "cpu_per_request")
+                   + us("profile", "db_cpu_per_request"))
+        rows += [
+            ["PostgreSQL backends' CPU per request: /profile / login",
+             "{:.0f} / {:.0f} µs".format(
+                 us("profile", "db_cpu_per_request"),
+                 us("login", "db_cpu_per_request")), "", "", ""],
+            ["/profile, per CPU second of granian + backends (vs GET /)",
+             "", "", "{:.2f}x".format(index / profile),
+             "(what the 2 shared cores allow)"]]
+    return rows
 
 
 def main() -> None:
@@ -181,7 +217,7 @@ def main() -> None:
             "email": "p" + EMAIL, "password": PASSWORD})
         login.raise_for_status()
         cookie = {"Cookie": "session_id=" + login.cookies["session_id"]}
-        runs = measure(url, cookie, server.proc.pid)
+        runs = measure(url, cookie, server.proc.pid, database_url)
     finally:
         if server is not None:
             server.stop()
@@ -237,7 +273,7 @@ def main() -> None:
          ">= 0.5x: " + ("met" if profile_ratio >= 0.5 else "NOT met")],
         ["/profile, per server CPU second (vs GET /)", "", "",
          "{:.2f}x".format(profile_cpu), "(contention-free view)"],
-    ]
+    ] + cpu_rows(runs)
     text = table(
         "User authentication service: granian, {} workers x {} threads, "
         "{}".format(WORKERS, THREADS, storage),
@@ -248,7 +284,10 @@ def main() -> None:
     text += ("\nCPU rows: server CPU time (all granian processes, from "
              "/proc) per request, compared with bcrypt's CPU time per "
              "checkpw (login) or with GET / (profile); they do not depend "
-             "on what else the machine runs.")
+             "on what else the machine runs. On PostgreSQL the "
+             "database's backends (picked out by the throw-away "
+             "database's name in their process titles, /proc) run on "
+             "the same 2 cores: their CPU per request is shown too.")
     text += ("\nEach ratio pairs a run with its anchor measured just "
              "before it, {} rounds, median shown; login runs use {} "
              "connections, GET runs 16.\n".format(ROUNDS_EACH,

@@ -19,10 +19,15 @@
    and the time of the 1,000,000-row insert is reported.
 
 Storage: throw-away SQLite files (and a throw-away Redis server), so
-the numbers include the embedded database's costs; with
+the numbers include the embedded database's costs. With
 BENCH_POSTGRES_URL set (an admin URL such as
-postgresql://postgres@127.0.0.1:5432/postgres) part 3 is also run on a
-throw-away PostgreSQL database. Run: ``bin/bench users_api``.
+postgresql://postgres@127.0.0.1:5432/postgres) every part also runs on
+throw-away PostgreSQL databases created there: parts 1 and 2 for the
+AUTH_TYPEs that read SQL (``/users/me`` with basic_auth and
+session_db_auth, login with session_db_auth), their rows labelled
+"(PostgreSQL)", and part 3. BENCH_USERS_API_PARTS (default "1,2,3")
+chooses the parts to run, e.g. "1,2" skips the million-user inserts.
+Run: ``bin/bench users_api``.
 """
 import os
 import re
@@ -41,7 +46,7 @@ from urllib.parse import urlencode
 import bcrypt
 import requests
 
-from bench.common import granian, save, table, wrk
+from bench.common import granian, postgres_backend_cpu, save, table, wrk
 from tests.support import ROOT, RedisServer, free_port
 
 SA_DIR = ROOT / "session_authentication"
@@ -73,6 +78,12 @@ AUTH_TYPES = [("basic_auth", 2, THREADS), ("session_auth", 1, THREADS),
               ("session_auth", 1, 1), ("session_exp_auth", 1, 1)]
 LOGIN_TYPES = ["session_db_auth", "session_redis_auth"]
 LATENCY_TYPES = ["session_db_auth", "basic_auth"]
+# The AUTH_TYPEs whose requests read SQL, measured on PostgreSQL too.
+POSTGRES_AUTH_TYPES = [("basic_auth", 2, THREADS),
+                       ("session_db_auth", 2, THREADS)]
+POSTGRES_LOGIN_TYPES = ["session_db_auth"]
+POSTGRES_LABEL = " (PostgreSQL)"
+PARTS = "1,2,3"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -129,9 +140,11 @@ def start_api(auth_type: str, database_url: str, redis_url: str,
            "LOGIN_RATE_LIMIT": "off", "SESSION_NAME": SESSION_NAME,
            "SESSION_DURATION": "3600",
            "GRANIAN_BLOCKING_THREADS": str(threads)}
-    return granian(ROOT / "bench" / "apps", "users_api_bare:app",
-                   free_port(), workers=workers, env=env,
-                   probe=BARE_PATH)
+    server = granian(ROOT / "bench" / "apps", "users_api_bare:app",
+                     free_port(), workers=workers, env=env,
+                     probe=BARE_PATH)
+    server.database_url = database_url
+    return server
 
 
 def credentials(server: object, auth_type: str) -> dict:
@@ -216,18 +229,54 @@ def timed_wrk(server: object, url: str, what: str,
     Unlike requests/s, CPU per request hardly depends on what else
     the shared machine is doing.
     """
+    postgres = server.database_url.startswith("postgresql")
     before = process_tree_cpu(server.proc.pid)
+    db_before = postgres_backend_cpu(server.database_url) if postgres \
+        else 0.0
     result = checked(wrk(url, **options), what)
     used = process_tree_cpu(server.proc.pid) - before
+    db_used = (postgres_backend_cpu(server.database_url) - db_before
+               if postgres else 0.0)
     count = int(re.search(r"(\d+) requests in", result["raw"]).group(1))
     result["cpu_us"] = used / max(count, 1) * 1e6
+    result["db_cpu_us"] = db_used / max(count, 1) * 1e6
     return result
 
 
-def measure_me(database_url: str, redis_url: str) -> List[list]:
-    """Return the /users/me rows: every AUTH_TYPE against bare."""
+def with_database(anchor: float, runs: List[dict],
+                  best: dict) -> str:
+    """On PostgreSQL, the CPU ratio counting the database's backends
+    too (they run on the same cores): "; with PostgreSQL's CPU: ..."."""
+    if not any(run["db_cpu_us"] for run in runs):
+        return ""
+    total = best["cpu_us"] + best["db_cpu_us"]
+    return "; with PostgreSQL's {:.0f}: {:.0f} / {:.0f} = {:.2f}x".format(
+        best["db_cpu_us"], anchor, total, anchor / total)
+
+
+def parts() -> List[int]:
+    """Return the parts to run, from BENCH_USERS_API_PARTS ("1,2,3")."""
+    value = os.environ.get("BENCH_USERS_API_PARTS", "").strip() or PARTS
+    try:
+        chosen = sorted({int(part) for part in value.split(",") if part})
+    except ValueError:
+        chosen = []
+    if not chosen or not set(chosen) <= {1, 2, 3}:
+        raise SystemExit("bench users_api: BENCH_USERS_API_PARTS must "
+                         "list parts among 1,2,3, not {!r}".format(value))
+    return chosen
+
+
+def measure_me(database_url: str, redis_url: str,
+               auth_types: Optional[list] = None,
+               label: str = "") -> List[list]:
+    """Return the /users/me rows: each AUTH_TYPE against bare.
+
+    ``label`` ends each row's measurement (the storage, when not
+    SQLite).
+    """
     rows = []
-    for auth_type, workers, threads in AUTH_TYPES:
+    for auth_type, workers, threads in auth_types or AUTH_TYPES:
         server = start_api(auth_type, database_url, redis_url, workers,
                            threads)
         try:
@@ -251,13 +300,15 @@ def measure_me(database_url: str, redis_url: str) -> List[list]:
         anchor, found = best_of(bare)["rps"], best_of(me)["rps"]
         ratio = found / anchor
         cpu_bare = min(run["cpu_us"] for run in bare)
-        cpu_me = min(run["cpu_us"] for run in me)
-        rows.append(["GET /users/me, " + auth_type,
+        cheapest = min(me, key=lambda run: run["cpu_us"])
+        cpu_me = cheapest["cpu_us"]
+        rows.append(["GET /users/me, " + auth_type + label,
                      "{} x {}".format(workers, threads),
                      "{:.0f}".format(anchor), "{:.0f}".format(found),
                      "{:.2f}x".format(ratio),
                      "{:.0f} / {:.0f} = {:.2f}x".format(
-                         cpu_bare, cpu_me, cpu_bare / cpu_me),
+                         cpu_bare, cpu_me, cpu_bare / cpu_me)
+                     + with_database(cpu_bare, me, cheapest),
                      ">= 0.5x", "met" if ratio >= 0.5 else "NOT met"])
     return rows
 
@@ -295,11 +346,12 @@ def raw_bcrypt(password_hash: str, processes: int) -> Tuple[float, float]:
 
 
 def measure_login(database_url: str, redis_url: str,
-                  password_hash: str) -> List[list]:
+                  login_types: Optional[list] = None,
+                  label: str = "") -> List[list]:
     """Return the login rows: login/s against raw bcrypt x workers."""
     rows = []
     body = urlencode({"email": EMAIL, "password": PASSWORD})
-    for auth_type in LOGIN_TYPES:
+    for auth_type in login_types or LOGIN_TYPES:
         workers = 2
         server = start_api(auth_type, database_url, redis_url, workers)
         try:
@@ -314,14 +366,15 @@ def measure_login(database_url: str, redis_url: str,
             server.stop()
         anchor, cpu_raw = raw_bcrypt(RAW_HASH, workers)
         ratio = login["rps"] / anchor
-        rows.append(["POST login, " + auth_type,
+        rows.append(["POST login, " + auth_type + label,
                      "{} x {}".format(workers, THREADS),
                      "{:.1f} (raw checkpw/s x{})".format(anchor, workers),
                      "{:.1f}".format(login["rps"]),
                      "{:.2f}x".format(ratio),
                      "{:.0f} / {:.0f} = {:.2f}x".format(
                          cpu_raw, login["cpu_us"],
-                         cpu_raw / login["cpu_us"]),
+                         cpu_raw / login["cpu_us"])
+                     + with_database(cpu_raw, [login], login),
                      ">= 0.9x", "met" if ratio >= 0.9 else "NOT met"])
     return rows
 
@@ -423,10 +476,18 @@ def postgres_url_factory(admin_url: str
     return make
 
 
-def notes(insert_times: List[Tuple[str, float]]) -> str:
+def notes(chosen: List[int], postgres: bool,
+          insert_times: List[Tuple[str, float]]) -> str:
     """Describe how the tables were measured."""
+    storage = ("storage: a SQLite file (WAL) and a throw-away local "
+               "Redis server")
+    if postgres:
+        storage += ("; rows marked (PostgreSQL): a throw-away database "
+                    "on BENCH_POSTGRES_URL's server, 1,000 users")
     lines = [
         "",
+        "Parts run: {} (BENCH_USERS_API_PARTS).".format(
+            ",".join(str(part) for part in chosen)),
         "Notes: granian WSGI with the settings of `python3 -m "
         "api.v1.serve` ({} blocking threads per worker unless the row "
         "says otherwise); wrk with 1 thread and {} connections. wrk, "
@@ -438,16 +499,21 @@ def notes(insert_times: List[Tuple[str, float]]) -> str:
         "and before_request still run). The CPU column is the server "
         "processes' user+system CPU per request (from /proc), which "
         "hardly depends on the machine's other load: a steadier view "
-        "of the same ratio. bcrypt cost {} for users, login and raw "
+        "of the same ratio; on PostgreSQL rows it also gives the "
+        "ratio counting the CPU of the database's backends (from /proc, "
+        "picked out by the throw-away database's name), which share "
+        "the same cores. bcrypt cost {} for users, login and raw "
         "checkpw (raw = as many processes as workers, at once); "
-        "LOGIN_RATE_LIMIT=off; SESSION_DURATION=3600; storage: a SQLite "
-        "file (WAL) and a throw-away local Redis server.".format(
-            THREADS, CONNECTIONS, REPEATS, SECONDS, BARE_PATH, ROUNDS),
-        "Latency: one connection (no queueing), 2 workers, both "
-        "servers (1k and 1M users) up at once with alternating runs "
-        "({} x {}s for /users/me, {} x {}s for login), best p50 and "
-        "p99 kept, in ms.".format(LATENCY_REPEATS, LATENCY_SECONDS,
-                                   LOGIN_REPEATS, LATENCY_SECONDS)]
+        "LOGIN_RATE_LIMIT=off; SESSION_DURATION=3600; {}.".format(
+            THREADS, CONNECTIONS, REPEATS, SECONDS, BARE_PATH, ROUNDS,
+            storage)]
+    if 3 in chosen:
+        lines.append(
+            "Latency: one connection (no queueing), 2 workers, both "
+            "servers (1k and 1M users) up at once with alternating runs "
+            "({} x {}s for /users/me, {} x {}s for login), best p50 and "
+            "p99 kept, in ms.".format(LATENCY_REPEATS, LATENCY_SECONDS,
+                                       LOGIN_REPEATS, LATENCY_SECONDS))
     for name, seconds in insert_times:
         lines.append("Bulk insert of {:,} users ({}, Core executemany, "
                      "one precomputed hash): {:.1f}s ({:,.0f} rows/s)."
@@ -455,9 +521,37 @@ def notes(insert_times: List[Tuple[str, float]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def throughput_rows(chosen: List[int], make_url: Callable[[], Tuple[
+        str, Callable]], redis_url: str, password_hash: str,
+        postgres: bool) -> List[list]:
+    """Run parts 1 and 2 (those chosen) on one throw-away database.
+
+    On PostgreSQL only the AUTH_TYPEs that read SQL are measured, and
+    their rows are labelled.
+    """
+    url, drop = make_url()
+    try:
+        seed_users(url, SMALL, password_hash)
+        rows = []
+        if 1 in chosen:
+            rows += measure_me(
+                url, redis_url,
+                POSTGRES_AUTH_TYPES if postgres else AUTH_TYPES,
+                POSTGRES_LABEL if postgres else "")
+        if 2 in chosen:
+            rows += measure_login(
+                url, redis_url,
+                POSTGRES_LOGIN_TYPES if postgres else LOGIN_TYPES,
+                POSTGRES_LABEL if postgres else "")
+    finally:
+        drop()
+    return rows
+
+
 def main(argv: Optional[List[str]] = None) -> None:
-    """Run the three parts and save one table."""
+    """Run the chosen parts and save their tables."""
     started = time.monotonic()
+    chosen = parts()
     os.environ["BCRYPT_ROUNDS"] = str(ROUNDS)
     from models.user import hash_password
 
@@ -465,41 +559,42 @@ def main(argv: Optional[List[str]] = None) -> None:
     # that no login of the bench replaces it (models.user.needs_rehash).
     password_hash = hash_password(PASSWORD)
     folder = Path(tempfile.mkdtemp(prefix="bench-users-api-"))
+    admin = os.environ.get("BENCH_POSTGRES_URL")
+    engines = [("SQLite", sqlite_url_factory(folder), False)]
+    if admin:
+        engines.append(("PostgreSQL", postgres_url_factory(admin), True))
+    throughput, latency, insert_times = [], [], []
     redis_server = RedisServer().start()
     try:
-        make_sqlite = sqlite_url_factory(folder)
-        url, drop = make_sqlite()
-        try:
-            seed_users(url, SMALL, password_hash)
-            throughput = measure_me(url, redis_server.url)
-            throughput += measure_login(url, redis_server.url,
-                                        password_hash)
-        finally:
-            drop()
-        latency, insert_time = scale("SQLite", make_sqlite,
-                                     redis_server.url, password_hash)
-        insert_times = [("SQLite", insert_time)]
-        admin = os.environ.get("BENCH_POSTGRES_URL")
-        if admin:
-            more, insert_time = scale("PostgreSQL",
-                                      postgres_url_factory(admin),
-                                      redis_server.url, password_hash)
-            latency += more
-            insert_times.append(("PostgreSQL", insert_time))
+        if 1 in chosen or 2 in chosen:
+            for _name, make_url, postgres in engines:
+                throughput += throughput_rows(chosen, make_url,
+                                              redis_server.url,
+                                              password_hash, postgres)
+        if 3 in chosen:
+            for name, make_url, _postgres in engines:
+                more, insert_time = scale(name, make_url,
+                                          redis_server.url, password_hash)
+                latency += more
+                insert_times.append((name, insert_time))
     finally:
         redis_server.stop()
         shutil.rmtree(folder, ignore_errors=True)
-    text = table(
-        "Users API: requests/s as ratios to anchors in the same run",
-        ["measurement", "workers x threads", "anchor req/s", "req/s",
-         "ratio",
-         "server CPU µs/req: anchor / measured = ratio",
-         "target", "status"], throughput)
-    text += "\n" + table(
-        "Users API: latency with 1,000 vs 1,000,000 users stored",
-        ["measurement", "1k users p50 / p99 ms", "1M users p50 / p99 ms",
-         "ratio p50 / p99", "target", "status"], latency)
-    text += notes(insert_times)
+    text = ""
+    if throughput:
+        text += table(
+            "Users API: requests/s as ratios to anchors in the same run",
+            ["measurement", "workers x threads", "anchor req/s", "req/s",
+             "ratio",
+             "server CPU µs/req: anchor / measured = ratio",
+             "target", "status"], throughput)
+    if latency:
+        text += ("\n" if text else "") + table(
+            "Users API: latency with 1,000 vs 1,000,000 users stored",
+            ["measurement", "1k users p50 / p99 ms",
+             "1M users p50 / p99 ms", "ratio p50 / p99", "target",
+             "status"], latency)
+    text += notes(chosen, bool(admin), insert_times)
     text += "\nWhole run: {:.0f}s.\n".format(time.monotonic() - started)
     save("users_api", text)
 

@@ -19,6 +19,8 @@ from tests.support import ROOT, ServerProcess, base_env, http_get_ok
 NODE_DIR = ROOT / "bench" / "node"
 
 RESULTS = ROOT / "bench" / "results"
+# The client of a PostgreSQL backend in its process title.
+_CLIENT = re.compile(r"(\S+\(\d+\)|\[local\])")
 
 
 def ensure_wrk() -> str:
@@ -98,6 +100,33 @@ def granian(app_dir: Path, target: str, port: int, workers: int = 2,
         cwd=app_dir, env=base_env(**(env or {})), port=port).start()
     http_get_ok(server.url + probe)
     return server
+
+
+def postgres_backend_cpu(database_url: str) -> float:
+    """Return the CPU seconds (user + system) used so far by the live
+    PostgreSQL backends of a URL's database, from /proc.
+
+    A backend's process title names its database before the client's
+    address ("postgres: [CLUSTER:] USER DBNAME HOST(PORT) STATE"); a
+    throw-away database's unique name thus picks out the bench's own
+    backends. Backends that ended are not counted.
+    """
+    name = database_url.rsplit("/", 1)[1].split("?", 1)[0]
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            words = (entry / "cmdline").read_bytes().replace(
+                b"\0", b" ").decode("utf-8", "replace").split()
+            if not words or words[0] != "postgres:" or not any(
+                    _CLIENT.fullmatch(word) and words[at - 1] == name
+                    for at, word in enumerate(words)):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def machine() -> str:

@@ -219,7 +219,7 @@ def login() -> Response:
         abort(401)
     backoff.succeeded(account, address, failures)
     auth.end_session(_session_cookie())
-    session_id = auth.create_session(user.email)
+    session_id = auth.start_session(user)
     if session_id is None:
         abort(401)
     response = jsonify({"email": user.email, "message": "logged in"})

@@ -325,6 +325,15 @@ class Auth:
             user = self._db.find_user_by(email=normalize_email(email))
         except (InvalidEmail, NoResultFound):
             return None
+        return self.start_session(user)
+
+    def start_session(self, user: User) -> Optional[str]:
+        """Start a new session for a user already looked up (the one
+        ``check_login`` returned) and return its id.
+
+        Returns None when the user no longer exists (deleted since it
+        was found). The user's previous session ends.
+        """
         now = self._clock()
         self._purge(now)
         session_id = _new_token(self._format)

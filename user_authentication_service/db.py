@@ -6,15 +6,20 @@ The database comes from ``DATABASE_URL`` (default: the SQLite file
 Nothing is dropped: missing tables and indexes are created on first use.
 Every public method runs in its own short transaction on a thread-local
 session (``scoped_session``), so one ``DB`` serves a threaded server, and
-returns detached objects whose loaded attributes stay readable.
+returns detached objects whose loaded attributes stay readable. On
+PostgreSQL the one-statement look-ups, and the session write of a login,
+run instead on a second, autocommit engine (no BEGIN/COMMIT round
+trips), each thread keeping its connection of it checked out between
+calls (as the users API's ``models/fast_read.py`` does).
 """
 import logging
 import os
 import threading
 from typing import Any, Optional
 
-from sqlalchemy import (BigInteger, bindparam, create_engine, delete, event,
-                        func, or_, select, update)
+from sqlalchemy import (BigInteger, Float, Integer, String, bindparam,
+                        create_engine, delete, event, func, or_, select,
+                        update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
@@ -34,6 +39,10 @@ _FAILED = object()
 # The cache key of the session look-up (joined with its timestamps);
 # column-filter look-ups use tuples of (column, is None) pairs.
 SESSION_SHAPE = ("session with times",)
+START_SHAPE = ("session start",)
+# Reader connections threads may keep between calls (see
+# DB._connection); the reader's pool holds as many, and 10 more on demand.
+HELD_CONNECTIONS = 8
 LOG = logging.getLogger(__name__)
 
 
@@ -53,7 +62,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def build_engine(url: str) -> Engine:
+def build_engine(url: str, **options: Any) -> Engine:
     """Create the engine for a URL, tuned for many threads and processes;
     query parameters (session ids, tokens) never reach logs or errors."""
     url = engine_url(url)
@@ -63,7 +72,30 @@ def build_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         create_private_file(engine)
         return engine
-    return create_engine(url, hide_parameters=True, pool_recycle=1800)
+    return create_engine(url, hide_parameters=True, pool_recycle=1800,
+                         **options)
+
+
+class _Held:
+    """A pooled connection a thread keeps checked out between reads.
+
+    Checking a connection out of the pool and back in costs about as
+    much as a one-row query; a thread's ``_Held`` goes back to the pool
+    when the thread ends (its thread-local storage is cleared).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        """Check a connection out of the engine's pool for this thread."""
+        self.engine, self.pid = engine, os.getpid()
+        self.conn = engine.raw_connection()
+
+    def __del__(self) -> None:
+        """Give the connection back (not from a forked child)."""
+        if self.pid == os.getpid():
+            try:
+                self.conn.close()
+            except Exception:
+                pass
 
 
 class DB:
@@ -79,6 +111,7 @@ class DB:
         self.__lookups: dict = {}
         self.__compiled: dict = {}
         self._reader: Optional[Engine] = None
+        self.__held = threading.local()
 
     @property
     def _engine(self) -> Engine:
@@ -92,8 +125,13 @@ class DB:
                         bind=engine, expire_on_commit=False))
                     self._reader = engine
                     if engine.dialect.name != "sqlite":
-                        self._reader = engine.execution_options(
-                            isolation_level="AUTOCOMMIT")
+                        # One-statement reads and writes: autocommit,
+                        # nothing to roll back when a connection goes
+                        # back to the pool.
+                        self._reader = build_engine(
+                            self._url, isolation_level="AUTOCOMMIT",
+                            pool_reset_on_return=None,
+                            pool_size=HELD_CONNECTIONS, max_overflow=10)
                     self.__engine = engine
         return self.__engine
 
@@ -145,15 +183,19 @@ class DB:
             raise NoResultFound("no user matches {}".format(sorted(kwargs)))
         return User(**dict(zip(COLUMNS, row)))
 
-    def _fetch_fast(self, shape: tuple, statement: Select,
+    def _fetch_fast(self, shape: tuple, statement: Any,
                     params: dict) -> Any:
-        """Run a look-up straight on a pooled DBAPI connection.
+        """Run a one-statement look-up (or write) straight on a DBAPI
+        connection; return its first row.
 
         This is the hot path (every authenticated request): the SQL is
-        compiled by SQLAlchemy once per filter shape for this dialect,
-        then executed without the Connection/Result layers, in autocommit
-        mode on server databases (no BEGIN/ROLLBACK round trips). Returns
-        the row, None when nothing matched, or ``_FAILED`` when anything
+        compiled by SQLAlchemy once per shape for this dialect, then
+        executed without the Connection/Result layers: on SQLite on a
+        pooled connection of the engine, on server databases on a
+        connection of the autocommit reader engine (no BEGIN/ROLLBACK
+        round trips), usually the one this thread keeps (no pool
+        check-out; see ``_connection``). Returns the
+        row, None when nothing matched, or ``_FAILED`` when anything
         went wrong, in which case the caller asks again through
         SQLAlchemy, which raises the proper errors and recovers dropped
         connections.
@@ -165,26 +207,45 @@ class DB:
         values = compiled.construct_params(params)
         if compiled.positional:
             values = tuple(values[name] for name in compiled.positiontup)
-        server = self._engine.dialect.name != "sqlite"
         try:
-            conn = self._engine.raw_connection()
+            conn, held = self._connection()
         except Exception:
             return _FAILED
         try:
-            if server:
-                conn.driver_connection.autocommit = True
             cursor = conn.cursor()
             cursor.execute(compiled.string, values)
             row = cursor.fetchone()
             cursor.close()
-            if server:
-                conn.driver_connection.autocommit = False
         except Exception:
             conn.invalidate()
+            if held:
+                self.__held.item = None
             return _FAILED
         finally:
-            conn.close()
+            if not held:
+                conn.close()
         return row
+
+    def _connection(self) -> tuple:
+        """Return a DBAPI connection for a one-statement call, and
+        whether this thread keeps it (else the caller gives it back).
+
+        On server databases a thread keeps its connection of the
+        autocommit reader engine while fewer than ``HELD_CONNECTIONS``
+        are kept in the process (a server's usual 4-8 threads); threads
+        beyond check one out per call, so however many threads a server
+        starts, the pool never runs dry. SQLite: a pooled connection of
+        the engine.
+        """
+        if self._reader is self._engine:
+            return self._engine.raw_connection(), False
+        item = getattr(self.__held, "item", None)
+        if item is not None and item.pid == os.getpid():
+            return item.conn, True
+        if self._reader.pool.checkedout() < HELD_CONNECTIONS:
+            item = self.__held.item = _Held(self._reader)
+            return item.conn, True
+        return self._reader.raw_connection(), False
 
     def _fetch_one(self, statement: Select, params: dict) -> Any:
         """Run a look-up through SQLAlchemy (errors wrapped as DBAPIError).
@@ -274,13 +335,57 @@ class DB:
     def start_session(self, user_id: int, key: str, now: float) -> bool:
         """Make ``key`` the user's session, started and seen ``now``.
 
-        One transaction sets ``users.session_id`` and the timestamps;
-        returns False when no user has that id.
+        Sets ``users.session_id`` and the timestamps; returns False (and
+        writes nothing) when no user has that id, e.g. one deleted since
+        it was looked up. On PostgreSQL one autocommit statement (the
+        UPDATE in a CTE feeding the timestamps' upsert); elsewhere one
+        transaction of two.
         """
-        counts = self._write(
-            update(User).where(User.id == user_id).values(session_id=key),
-            self._upsert_times(user_id, now))
-        return counts[0] == 1
+        self._engine
+        if self._reader is not self._engine:
+            params = {"user_id": user_id, "key": key, "now": now}
+            statement = self._start_statement()
+            row = self._fetch_fast(START_SHAPE, statement, params)
+            if row is _FAILED:
+                row = self._fetch_one(statement, params)
+            return row is not None
+        session = self._session
+        try:
+            moved = session.execute(update(User).where(
+                User.id == user_id).values(session_id=key)).rowcount
+            if moved == 1:
+                session.execute(self._upsert_times(user_id, now))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            self._done()
+        return moved == 1
+
+    def _start_statement(self) -> Any:
+        """Return PostgreSQL's one-statement session start:
+        ``WITH moved AS (UPDATE users ... WHERE id = :user_id RETURNING
+        id) INSERT INTO auth_service_sessions SELECT ... FROM moved ON
+        CONFLICT (user_id) DO UPDATE ... RETURNING user_id``."""
+        statement = self.__lookups.get(START_SHAPE)
+        if statement is None:
+            users, times = User.__table__, SessionTimes.__table__
+            moved = update(users).where(
+                users.c.id == bindparam("user_id", type_=Integer)
+            ).values(session_id=bindparam("key", type_=String)
+                     ).returning(users.c.id).cte("moved")
+            now = bindparam("now", type_=Float)
+            insert = postgresql.insert(times).from_select(
+                ["user_id", "created_at", "seen_at"],
+                select(moved.c.id, now, now))
+            statement = insert.on_conflict_do_update(
+                index_elements=["user_id"],
+                set_={"created_at": insert.excluded.created_at,
+                      "seen_at": insert.excluded.seen_at}
+            ).returning(times.c.user_id)
+            self.__lookups[START_SHAPE] = statement
+        return statement
 
     def _upsert_times(self, user_id: int, now: float) -> Any:
         """Return an INSERT ... ON CONFLICT UPDATE of a user's session

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The DB and Auth layers: contracts, errors, persistence, thread safety."""
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import bcrypt
 import pytest
@@ -238,3 +238,78 @@ def test_emails_trimmed_and_case_insensitive(auth: Any) -> None:
     assert auth.create_session("bob@HBTN.io") is not None
     assert not auth.valid_login("bob@hbtn", "pwd")
     assert auth.create_session("bob@hbtn") is None
+
+
+def _delete_user(database_url: str, email: str) -> None:
+    """Delete a user row straight in the database, as another host would."""
+    from sqlalchemy import create_engine, text
+
+    url = database_url.replace("postgresql://", "postgresql+psycopg://")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM auth_service_sessions WHERE "
+                              "user_id IN (SELECT id FROM users WHERE "
+                              "email = :email)"), {"email": email})
+            conn.execute(text("DELETE FROM users WHERE email = :email"),
+                         {"email": email})
+    finally:
+        engine.dispose()
+
+
+def _count_session_times(database_url: str) -> int:
+    """Count the rows of the session timestamps table."""
+    from sqlalchemy import create_engine, text
+
+    url = database_url.replace("postgresql://", "postgresql+psycopg://")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT COUNT(*) FROM auth_service_sessions")).scalar()
+    finally:
+        engine.dispose()
+
+
+def test_start_session_reuses_the_user_and_refuses_a_deleted_one(
+        auth: Any, database_url: str) -> None:
+    """start_session(user) needs no second look-up; for a user deleted
+    since it was found it returns None and writes nothing."""
+    auth.register_user("bob@bob.com", "pwd")
+    user = auth.check_login("bob@bob.com", "pwd")
+    session_id = auth.start_session(user)
+    assert auth.get_user_from_session_id(session_id).id == user.id
+    again = auth.start_session(user)
+    assert again != session_id
+    assert auth.get_user_from_session_id(session_id) is None
+    assert auth.get_user_from_session_id(again).id == user.id
+    _delete_user(database_url, "bob@bob.com")
+    assert auth.start_session(user) is None
+    assert auth.create_session("bob@bob.com") is None
+    assert _count_session_times(database_url) == 0
+
+
+def test_login_of_a_user_deleted_meanwhile_is_401(
+        make_app: Callable, database_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """POST /sessions for a user deleted between the password check and
+    the session write answers 401 (not 500 or 503) and stores nothing."""
+    from auth import Auth
+
+    client = make_app().test_client()
+    form = {"email": "gone@me.com", "password": "pwd"}
+    assert client.post("/users", data=form).status_code == 200
+    real = Auth.check_login
+
+    def then_deleted(self: Any, email: str, password: str) -> Any:
+        """Check the password, then let another host delete the user."""
+        user = real(self, email, password)
+        _delete_user(database_url, "gone@me.com")
+        return user
+
+    monkeypatch.setattr(Auth, "check_login", then_deleted)
+    answer = client.post("/sessions", data=form)
+    assert answer.status_code == 401
+    assert "session_id" not in answer.headers.get("Set-Cookie", "")
+    assert count_users(database_url) == 0
+    assert _count_session_times(database_url) == 0

@@ -3,7 +3,8 @@
 
 Triggers on the cached tables send ``pg_notify(<channel>,
 '<table>:<id>')`` when a row is updated or deleted, and ``*`` when the
-table is truncated (the users API's migration 0005). Each process keeps
+table is truncated (the users API's migration 0005, the auth service's
+``create_schema``). Each process keeps
 one connection that LISTENs on the channel; before every hit the
 notifications already received are applied, without waiting (libpq's
 ``PQconsumeInput`` on the non-blocking socket, through psycopg's public
@@ -19,6 +20,13 @@ from typing import Any, List, Optional
 from sqlalchemy import Engine
 
 from http_common.invalidated_cache import InvalidatedCache
+
+
+def row_cache_wanted() -> bool:
+    """Tell whether DB_ROW_CACHE (default on) allows the row cache: off
+    behind a transaction-pooling proxy, where LISTEN hears nothing."""
+    return os.environ.get("DB_ROW_CACHE", "on").strip().lower() not in (
+        "off", "0", "false", "no")
 
 
 class NotifyCache(InvalidatedCache):

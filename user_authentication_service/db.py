@@ -29,6 +29,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from sqlalchemy.orm.exc import NoResultFound
 from sqlalchemy.orm.session import Session
 
+from http_common.pg_notify_cache import NotifyCache, row_cache_wanted
 from http_common.sqlite_file import create_private_file
 from records import OutboxMail, SessionTimes
 from user import Base, User
@@ -43,6 +44,43 @@ START_SHAPE = ("session start",)
 # Reader connections threads may keep between calls (see
 # DB._connection); the reader's pool holds as many, and 10 more on demand.
 HELD_CONNECTIONS = 8
+# PostgreSQL: the look-up of every authenticated request (a user by
+# session id) is cached per process until a trigger's NOTIFY on this
+# channel says the user's row changed (see create_schema).
+ROW_CHANNEL = "auth_users_changed"
+SESSION_ID_SHAPE = (("session_id", False),)
+ID_INDEX = COLUMNS.index("id")
+NOTIFY_LOCK_ID = 7204502
+NOTIFY_FUNCTION = """
+CREATE OR REPLACE FUNCTION auth_users_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_LEVEL = 'STATEMENT' THEN
+        PERFORM pg_notify('{channel}', '*');
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM pg_notify('{channel}', 'users:' || OLD.id);
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.session_id IS NOT NULL THEN
+        IF TG_OP = 'INSERT' THEN
+            PERFORM pg_notify('{channel}',
+                              'users.session_id:' || NEW.session_id);
+        ELSIF NEW.session_id IS DISTINCT FROM OLD.session_id THEN
+            PERFORM pg_notify('{channel}',
+                              'users.session_id:' || NEW.session_id);
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$
+""".format(channel=ROW_CHANNEL)
+NOTIFY_TRIGGERS = (
+    "CREATE TRIGGER auth_users_changed AFTER INSERT OR UPDATE OR DELETE "
+    "ON users FOR EACH ROW EXECUTE FUNCTION auth_users_changed()",
+    "CREATE TRIGGER auth_users_truncated AFTER TRUNCATE ON users "
+    "FOR EACH STATEMENT EXECUTE FUNCTION auth_users_changed()",
+)
 LOG = logging.getLogger(__name__)
 
 
@@ -111,6 +149,7 @@ class DB:
         self.__lookups: dict = {}
         self.__compiled: dict = {}
         self._reader: Optional[Engine] = None
+        self._row_cache: Optional[NotifyCache] = None
         self.__held = threading.local()
 
     @property
@@ -132,6 +171,14 @@ class DB:
                             self._url, isolation_level="AUTOCOMMIT",
                             pool_reset_on_return=None,
                             pool_size=HELD_CONNECTIONS, max_overflow=10)
+                    if engine.dialect.name == "postgresql" and \
+                            row_cache_wanted():
+                        self._row_cache = NotifyCache(self._reader,
+                                                      ROW_CHANNEL)
+                        # A commit of this process empties the cache at
+                        # once, before its own notification comes back.
+                        event.listen(self.__session.session_factory,
+                                     "after_commit", self._forget_rows)
                     self.__engine = engine
         return self.__engine
 
@@ -176,12 +223,43 @@ class DB:
         statement = self._lookup(shape)
         params = {name: value for name, value in kwargs.items()
                   if value is not None}
-        row = self._fetch_fast(shape, statement, params)
-        if row is _FAILED:
-            row = self._fetch_one(statement, params)
+        self._engine
+        if self._row_cache is not None and shape == SESSION_ID_SHAPE \
+                and isinstance(params["session_id"], str):
+            row = self._cached_user_row(statement, params["session_id"])
+        else:
+            row = self._find_row(shape, statement, params)
         if row is None:
             raise NoResultFound("no user matches {}".format(sorted(kwargs)))
         return User(**dict(zip(COLUMNS, row)))
+
+    def _find_row(self, shape: tuple, statement: Any, params: dict) -> Any:
+        """Return the first row of a look-up, or None."""
+        row = self._fetch_fast(shape, statement, params)
+        if row is _FAILED:
+            row = self._fetch_one(statement, params)
+        return row
+
+    def _cached_user_row(self, statement: Any, session_id: str) -> Any:
+        """Return the user row of a session id: cached, or read (and
+        cached until the row changes or another row takes that id)."""
+        cache = self._row_cache
+        hit, row, stamp = cache.lookup(session_id)
+        if hit:
+            return row
+        row = self._find_row(SESSION_ID_SHAPE, statement,
+                             {"session_id": session_id})
+        if row is not None:
+            row = tuple(row)
+            cache.keep(session_id, row, (
+                "users:{}".format(row[ID_INDEX]),
+                "users.session_id:" + session_id), stamp)
+        return row
+
+    def _forget_rows(self, _session: Any = None) -> None:
+        """Empty this process's row cache (after a write of its own)."""
+        if self._row_cache is not None:
+            self._row_cache.forget()
 
     def _fetch_fast(self, shape: tuple, statement: Any,
                     params: dict) -> Any:
@@ -345,9 +423,10 @@ class DB:
         if self._reader is not self._engine:
             params = {"user_id": user_id, "key": key, "now": now}
             statement = self._start_statement()
-            row = self._fetch_fast(START_SHAPE, statement, params)
-            if row is _FAILED:
-                row = self._fetch_one(statement, params)
+            try:
+                row = self._find_row(START_SHAPE, statement, params)
+            finally:
+                self._forget_rows()
             return row is not None
         session = self._session
         try:
@@ -523,8 +602,28 @@ def create_schema(engine: Engine) -> None:
             for table in Base.metadata.sorted_tables:
                 for index in table.indexes:
                     index.create(engine, checkfirst=True)
+            if engine.dialect.name == "postgresql":
+                create_notify_triggers(engine)
             return
         except DBAPIError as err:
             last = err
             LOG.debug("schema creation raced, retrying: %s", err)
     raise last
+
+
+def create_notify_triggers(engine: Engine) -> None:
+    """PostgreSQL: create the triggers that NOTIFY ROW_CHANNEL when a
+    user row changes, unless they exist (under an advisory lock, so that
+    processes starting at once do not race). Payloads: ``users:<id>``
+    for a row updated or deleted, ``users.session_id:<id>`` for a
+    session id a row takes, ``*`` for a TRUNCATE."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock({})".format(
+            NOTIFY_LOCK_ID))
+        found = conn.exec_driver_sql(
+            "SELECT 1 FROM pg_trigger WHERE tgname = 'auth_users_changed' "
+            "AND tgrelid = 'users'::regclass").first()
+        if found is None:
+            conn.exec_driver_sql(NOTIFY_FUNCTION)
+            for statement in NOTIFY_TRIGGERS:
+                conn.exec_driver_sql(statement)

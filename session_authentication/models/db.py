@@ -16,7 +16,7 @@ from typing import Optional
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from http_common.pg_notify_cache import NotifyCache
+from http_common.pg_notify_cache import NotifyCache, row_cache_wanted
 from http_common.sqlite_file import create_private_file
 
 DEFAULT_URL = "sqlite:///users_api.db"
@@ -74,12 +74,6 @@ def _new_engine(url: str, **options: object) -> Engine:
         return engine
     return create_engine(url, hide_parameters=True, pool_size=10,
                          max_overflow=20, **options)
-
-
-def row_cache_wanted() -> bool:
-    """Tell whether DB_ROW_CACHE (default on) allows the row cache."""
-    return os.environ.get("DB_ROW_CACHE", "on").strip().lower() not in (
-        "off", "0", "false", "no")
 
 
 class Engines:

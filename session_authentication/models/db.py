@@ -16,7 +16,9 @@ from typing import Optional
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from http_common.invalidated_cache import InvalidatedCache
 from http_common.pg_notify_cache import NotifyCache, row_cache_wanted
+from http_common.sqlite_wal_cache import WalCache
 from http_common.sqlite_file import create_private_file
 
 DEFAULT_URL = "sqlite:///users_api.db"
@@ -51,6 +53,13 @@ def database_url() -> str:
     default SQLite file."""
     return normalize_url(_configured_url or os.environ.get("DATABASE_URL")
                          or DEFAULT_URL)
+
+
+def sqlite_file(engine: Engine) -> bool:
+    """Tell whether the engine's database is a SQLite file (not memory)."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    return bool(path) and path != ":memory:" and not path.startswith(
+        "file:")
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
@@ -91,15 +100,22 @@ class Engines:
                                   pool_reset_on_return=None)
         self.sessions = sessionmaker(self.writer, expire_on_commit=False)
         ensure_schema(self.writer)
-        # PostgreSQL: the rows read on the hot path are cached per
-        # process until a trigger's NOTIFY says they changed (migration
-        # 0005); a commit of this process empties the cache at once,
-        # before its own notifications come back.
-        self.row_cache: Optional[NotifyCache] = None
-        if self.writer.dialect.name == "postgresql" and row_cache_wanted():
+        # The rows read on the hot path are cached per process until
+        # the database says they may have changed: on PostgreSQL a
+        # trigger's NOTIFY (migration 0005; a commit of this process
+        # empties the cache at once, before its own notifications come
+        # back), on SQLite the WAL-index header (any commit).
+        self.row_cache: Optional[InvalidatedCache] = None
+        if not row_cache_wanted():
+            pass
+        elif self.writer.dialect.name == "postgresql":
             self.row_cache = NotifyCache(self.reader, ROW_CHANNEL)
             event.listen(self.sessions, "after_commit",
                          lambda _session: self.row_cache.forget())
+        elif sqlite_file(self.writer):
+            # SQLite (WAL): every commit, ours too, moves the header of
+            # the shared WAL-index the cache watches.
+            self.row_cache = WalCache(self.writer.url.database)
 
     def dispose(self) -> None:
         """Close every pooled connection of both engines."""

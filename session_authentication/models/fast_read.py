@@ -61,10 +61,10 @@ class FastRead:
 
     With ``tokens`` (a function giving the ``'<table>:<id>'`` names of
     the rows a result row was read from), results that found rows are
-    cached on PostgreSQL until one of those rows changes (see
-    ``models.db``). Only for a SELECT whose parameters pick at most one
-    row by a unique key: an insert can then never add to a cached
-    result.
+    cached until one of those rows changes (PostgreSQL) or anything is
+    committed (SQLite); see ``models.db``. Only for a SELECT whose
+    parameters pick at most one row by a unique key: an insert can then
+    never add to a cached result.
     """
 
     def __init__(self, statement: Select,

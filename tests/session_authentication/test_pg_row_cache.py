@@ -165,17 +165,6 @@ def test_a_listener_ended_by_the_server_empties_the_cache(
     assert cache.listening
 
 
-def test_sqlite_has_no_row_cache(sqlite_url: str) -> None:
-    """SQLite reads cost no round trip: nothing to cache."""
-    db.reset()
-    db.configure(sqlite_url)
-    try:
-        assert db.engines().row_cache is None
-    finally:
-        db.reset()
-        db.configure(None)
-
-
 def test_db_row_cache_off_reads_every_time(
         storage: List[int], monkeypatch: pytest.MonkeyPatch) -> None:
     """DB_ROW_CACHE=off (behind a transaction-pooling proxy): no cache."""

@@ -29,8 +29,10 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from sqlalchemy.orm.exc import NoResultFound
 from sqlalchemy.orm.session import Session
 
+from http_common.invalidated_cache import InvalidatedCache
 from http_common.pg_notify_cache import NotifyCache, row_cache_wanted
 from http_common.sqlite_file import create_private_file
+from http_common.sqlite_wal_cache import WalCache
 from records import OutboxMail, SessionTimes
 from user import Base, User
 
@@ -44,9 +46,10 @@ START_SHAPE = ("session start",)
 # Reader connections threads may keep between calls (see
 # DB._connection); the reader's pool holds as many, and 10 more on demand.
 HELD_CONNECTIONS = 8
-# PostgreSQL: the look-up of every authenticated request (a user by
-# session id) is cached per process until a trigger's NOTIFY on this
-# channel says the user's row changed (see create_schema).
+# The look-up of every authenticated request (a user by session id) is
+# cached per process: on PostgreSQL until a trigger's NOTIFY on this
+# channel says the user's row changed (see create_schema), on SQLite
+# until any commit (http_common/sqlite_wal_cache.py).
 ROW_CHANNEL = "auth_users_changed"
 SESSION_ID_SHAPE = (("session_id", False),)
 ID_INDEX = COLUMNS.index("id")
@@ -100,6 +103,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_path(engine: Engine) -> Optional[str]:
+    """Return the file of a SQLite engine (None: memory or not SQLite)."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return path
+
+
 def build_engine(url: str, **options: Any) -> Engine:
     """Create the engine for a URL, tuned for many threads and processes;
     query parameters (session ids, tokens) never reach logs or errors."""
@@ -149,7 +160,7 @@ class DB:
         self.__lookups: dict = {}
         self.__compiled: dict = {}
         self._reader: Optional[Engine] = None
-        self._row_cache: Optional[NotifyCache] = None
+        self._row_cache: Optional[InvalidatedCache] = None
         self.__held = threading.local()
 
     @property
@@ -171,14 +182,19 @@ class DB:
                             self._url, isolation_level="AUTOCOMMIT",
                             pool_reset_on_return=None,
                             pool_size=HELD_CONNECTIONS, max_overflow=10)
-                    if engine.dialect.name == "postgresql" and \
-                            row_cache_wanted():
+                    if not row_cache_wanted():
+                        pass
+                    elif engine.dialect.name == "postgresql":
                         self._row_cache = NotifyCache(self._reader,
                                                       ROW_CHANNEL)
                         # A commit of this process empties the cache at
                         # once, before its own notification comes back.
                         event.listen(self.__session.session_factory,
                                      "after_commit", self._forget_rows)
+                    elif _sqlite_path(engine):
+                        # Any commit, ours too, moves the WAL-index
+                        # header this cache watches.
+                        self._row_cache = WalCache(_sqlite_path(engine))
                     self.__engine = engine
         return self.__engine
 

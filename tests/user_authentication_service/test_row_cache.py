@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The auth service's PostgreSQL row cache (a user by session id).
+"""The auth service's row cache (a user by session id), PostgreSQL and SQLite.
 
 Each authenticated request looks its user up by session id; on
 PostgreSQL that row is read once per process and then served from a
@@ -130,3 +130,24 @@ def test_db_row_cache_off(postgres_url: str, reads: List[int],
         assert session_user(db, "k1").id == user.id
     assert len(reads) == 3
     assert db._row_cache is None
+
+
+def test_sqlite_session_lookup_cached_until_any_commit(
+        sqlite_url: str, reads: List[int]) -> None:
+    """SQLite: the look-up is read once; a commit of another connection
+    (another process would do the same) is seen by the next read."""
+    import sqlite3
+
+    db = DB(sqlite_url)
+    user = db.add_user("bob@hbtn.io", "hash")
+    db.update_user(user.id, session_id="k1")
+    for _ in range(20):
+        assert session_user(db, "k1").id == user.id
+    assert len(reads) == 1
+    conn = sqlite3.connect(sqlite_url.split("///", 1)[1], timeout=30)
+    conn.execute("UPDATE users SET session_id = NULL WHERE id = ?",
+                 (user.id,))
+    conn.commit()
+    conn.close()
+    assert session_user(db, "k1") is None
+    assert len(reads) == 2

@@ -32,8 +32,9 @@ SESSION_USER_QUERY = (
     .join(SESSIONS, SESSIONS.c.user_id == User.__table__.c.id)
     .where(SESSIONS.c.session_id == bindparam("session_id")))
 SESSION_USER = FastRead(SESSION_USER_QUERY)
-# Without an idle timeout (last_seen_at is then never read), cached on
-# PostgreSQL until the session or its user changes (models.db).
+# Without an idle timeout (last_seen_at is then never read), cached per
+# process until the session or its user changes (PostgreSQL) or anything
+# is committed (SQLite): see models.db.
 SESSION_USER_CACHED = FastRead(
     SESSION_USER_QUERY,
     lambda row: (User._row_tokens(row[:-3])[0],

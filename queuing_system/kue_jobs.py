@@ -164,8 +164,9 @@ def to_json(job_type: str, bull: BullJob, state: str) -> dict:
                               bull.finishedOn or 0)),
         "failed_at": _ms(finished if state == "failed" else 0),
         "started_at": _ms(bull.processedOn),
-        "duration": _ms(finished - bull.processedOn
-                        if finished and bull.processedOn else 0),
+        # A job may start and end within one millisecond: "0" then.
+        "duration": (str(int(finished - bull.processedOn))
+                     if finished and bull.processedOn else None),
         "delay": bull.delay or None, "ttl": opts.get("ttl"),
         "attempts": {"made": made, "remaining": max(most - made, 0),
                      "max": most},

@@ -271,3 +271,21 @@ def test_flushed_types_are_registered_again(api: str,
     client = redis.Redis.from_url(redis_url)
     assert client.hkeys("bull:kue:types") == [b"late"]
     client.close()
+
+
+def test_a_job_done_within_one_millisecond_has_duration_0() -> None:
+    """Started and failed in the same millisecond: ``duration`` is "0",
+    not left out (it was, as if the job had no duration)."""
+    from types import SimpleNamespace
+
+    from kue_jobs import to_json
+
+    bull = SimpleNamespace(
+        opts={"attempts": 1}, progress=0, attemptsMade=1, id="1",
+        name="report", data={}, returnvalue=None, priority=0,
+        failedReason="boom", timestamp=1000, delay=0,
+        processedOn=1733, finishedOn=1733)
+    shape = to_json("report", bull, "failed")
+    assert (shape["started_at"], shape["failed_at"], shape["duration"]) == (
+        "1733", "1733", "0")
+    assert "duration" not in to_json("report", bull, "active")

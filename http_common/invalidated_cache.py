@@ -35,6 +35,14 @@ from typing import Any, Callable, Iterable, Optional, Tuple
 Lookup = Tuple[bool, Any, Optional[Tuple[int, int]]]
 
 
+def row_cache_wanted() -> bool:
+    """Tell whether DB_ROW_CACHE (default on) allows the row caches of
+    both apps: off behind a transaction-pooling proxy, where LISTEN
+    hears nothing."""
+    return os.environ.get("DB_ROW_CACHE", "on").strip().lower() not in (
+        "off", "0", "false", "no")
+
+
 class InvalidatedCache:
     """Values kept until the store says what they depend on changed."""
 

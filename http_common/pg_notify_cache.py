@@ -22,13 +22,6 @@ from sqlalchemy import Engine
 from http_common.invalidated_cache import InvalidatedCache
 
 
-def row_cache_wanted() -> bool:
-    """Tell whether DB_ROW_CACHE (default on) allows the row cache: off
-    behind a transaction-pooling proxy, where LISTEN hears nothing."""
-    return os.environ.get("DB_ROW_CACHE", "on").strip().lower() not in (
-        "off", "0", "false", "no")
-
-
 class NotifyCache(InvalidatedCache):
     """Rows read from PostgreSQL, kept until a trigger says they changed."""
 

@@ -12,10 +12,11 @@ run instead on a second, autocommit engine (no BEGIN/COMMIT round
 trips), each thread keeping its connection of it checked out between
 calls (as the users API's ``models/fast_read.py`` does).
 """
+import contextlib
 import logging
 import os
 import threading
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from sqlalchemy import (BigInteger, Float, Integer, String, bindparam,
                         create_engine, delete, event, func, or_, select,
@@ -29,9 +30,9 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from sqlalchemy.orm.exc import NoResultFound
 from sqlalchemy.orm.session import Session
 
-from http_common.invalidated_cache import InvalidatedCache
-from http_common.pg_notify_cache import NotifyCache, row_cache_wanted
-from http_common.sqlite_file import create_private_file
+from http_common.invalidated_cache import InvalidatedCache, row_cache_wanted
+from http_common.pg_notify_cache import NotifyCache
+from http_common.sqlite_file import create_private_file, sqlite_file_path
 from http_common.sqlite_wal_cache import WalCache
 from records import OutboxMail, SessionTimes
 from user import Base, User
@@ -101,14 +102,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def _sqlite_path(engine: Engine) -> Optional[str]:
-    """Return the file of a SQLite engine (None: memory or not SQLite)."""
-    path = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return None
-    return path
 
 
 def build_engine(url: str, **options: Any) -> Engine:
@@ -191,10 +184,11 @@ class DB:
                         # once, before its own notification comes back.
                         event.listen(self.__session.session_factory,
                                      "after_commit", self._forget_rows)
-                    elif _sqlite_path(engine):
+                    elif sqlite_file_path(engine):
                         # Any commit, ours too, moves the WAL-index
                         # header this cache watches.
-                        self._row_cache = WalCache(_sqlite_path(engine))
+                        self._row_cache = WalCache(
+                            sqlite_file_path(engine))
                     self.__engine = engine
         return self.__engine
 
@@ -217,16 +211,23 @@ class DB:
         if isinstance(hashed_password, bytes):
             hashed_password = hashed_password.decode("utf-8")
         user = User(email=email, hashed_password=hashed_password)
+        with self._transaction() as session:
+            session.add(user)
+        return user
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """Yield this thread's session; commit when the block ends,
+        roll back on any error, and end the session either way."""
         session = self._session
         try:
-            session.add(user)
+            yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
         finally:
             self._done()
-        return user
 
     def find_user_by(self, **kwargs: Any) -> User:
         """Return the first user matching every keyword argument.
@@ -398,33 +399,18 @@ class DB:
         statement = update(User).where(User.id == user_id)
         for name, value in expected.items():
             statement = statement.where(getattr(User, name) == value)
-        session = self._session
         try:
-            result = session.execute(statement.values(**kwargs))
-            session.commit()
+            with self._transaction() as session:
+                result = session.execute(statement.values(**kwargs))
         except IntegrityError as err:
-            session.rollback()
             raise ValueError("update breaks a constraint") from err
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            self._done()
         return result.rowcount == 1
 
     def _write(self, *statements: Any) -> list:
         """Run statements in one transaction; return their row counts."""
-        session = self._session
-        try:
-            counts = [session.execute(statement).rowcount
-                      for statement in statements]
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            self._done()
-        return counts
+        with self._transaction() as session:
+            return [session.execute(statement).rowcount
+                    for statement in statements]
 
     def start_session(self, user_id: int, key: str, now: float) -> bool:
         """Make ``key`` the user's session, started and seen ``now``.
@@ -444,18 +430,11 @@ class DB:
             finally:
                 self._forget_rows()
             return row is not None
-        session = self._session
-        try:
+        with self._transaction() as session:
             moved = session.execute(update(User).where(
                 User.id == user_id).values(session_id=key)).rowcount
             if moved == 1:
                 session.execute(self._upsert_times(user_id, now))
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            self._done()
         return moved == 1
 
     def _start_statement(self) -> Any:

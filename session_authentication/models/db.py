@@ -16,10 +16,10 @@ from typing import Optional
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from http_common.invalidated_cache import InvalidatedCache
-from http_common.pg_notify_cache import NotifyCache, row_cache_wanted
+from http_common.invalidated_cache import InvalidatedCache, row_cache_wanted
+from http_common.pg_notify_cache import NotifyCache
+from http_common.sqlite_file import create_private_file, sqlite_file_path
 from http_common.sqlite_wal_cache import WalCache
-from http_common.sqlite_file import create_private_file
 
 DEFAULT_URL = "sqlite:///users_api.db"
 # The channel of migration 0005's row-change notifications.
@@ -53,13 +53,6 @@ def database_url() -> str:
     default SQLite file."""
     return normalize_url(_configured_url or os.environ.get("DATABASE_URL")
                          or DEFAULT_URL)
-
-
-def sqlite_file(engine: Engine) -> bool:
-    """Tell whether the engine's database is a SQLite file (not memory)."""
-    path = engine.url.database if engine.dialect.name == "sqlite" else None
-    return bool(path) and path != ":memory:" and not path.startswith(
-        "file:")
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
@@ -112,10 +105,10 @@ class Engines:
             self.row_cache = NotifyCache(self.reader, ROW_CHANNEL)
             event.listen(self.sessions, "after_commit",
                          lambda _session: self.row_cache.forget())
-        elif sqlite_file(self.writer):
+        elif sqlite_file_path(self.writer):
             # SQLite (WAL): every commit, ours too, moves the header of
             # the shared WAL-index the cache watches.
-            self.row_cache = WalCache(self.writer.url.database)
+            self.row_cache = WalCache(sqlite_file_path(self.writer))
 
     def dispose(self) -> None:
         """Close every pooled connection of both engines."""

@@ -47,6 +47,13 @@ def wait_for_notification(db: DB) -> None:
     assert ready, "no notification within 5 s"
 
 
+def user_with_session(db: DB, session_id: str) -> object:
+    """Store bob@hbtn.io with this session id; return the user."""
+    user = db.add_user("bob@hbtn.io", "hash")
+    db.update_user(user.id, session_id=session_id)
+    return user
+
+
 def session_user(db: DB, session_id: str) -> object:
     """Return the user of a session id, or None."""
     try:
@@ -60,8 +67,7 @@ def test_a_session_lookup_is_read_once(postgres_url: str,
     """Twenty look-ups of one session id: one read; other look-ups
     (by e-mail) are not cached."""
     db = DB(postgres_url)
-    user = db.add_user("bob@hbtn.io", "hash")
-    db.update_user(user.id, session_id="k1")
+    user_with_session(db, "k1")
     for _ in range(20):
         assert session_user(db, "k1").email == "bob@hbtn.io"
     assert len(reads) == 1
@@ -124,8 +130,7 @@ def test_db_row_cache_off(postgres_url: str, reads: List[int],
     """DB_ROW_CACHE=off: every look-up reads the database."""
     monkeypatch.setenv("DB_ROW_CACHE", "off")
     db = DB(postgres_url)
-    user = db.add_user("bob@hbtn.io", "hash")
-    db.update_user(user.id, session_id="k1")
+    user = user_with_session(db, "k1")
     for _ in range(3):
         assert session_user(db, "k1").id == user.id
     assert len(reads) == 3
@@ -139,8 +144,7 @@ def test_sqlite_session_lookup_cached_until_any_commit(
     import sqlite3
 
     db = DB(sqlite_url)
-    user = db.add_user("bob@hbtn.io", "hash")
-    db.update_user(user.id, session_id="k1")
+    user = user_with_session(db, "k1")
     for _ in range(20):
         assert session_user(db, "k1").id == user.id
     assert len(reads) == 1
